@@ -1,0 +1,182 @@
+import type pg from 'pg';
+import type { MetricPoint, Tier } from '../model/metrics.ts';
+import type { ServerInfo } from '../db/server-info.ts';
+import { pickSql } from '../queries/select.ts';
+import type { MetricMapping, QueryDefinition, QueryLimits } from '../queries/types.ts';
+
+/** What happened to one query in one database. Never contains row data or credentials. */
+export interface QueryReport {
+  readonly query: string;
+  readonly tier: Tier;
+  /** Set for database-scoped queries and for cluster queries run outside the connection database. */
+  readonly database?: string;
+  readonly origin: 'builtin' | 'custom';
+  readonly status: 'ok' | 'error' | 'skipped';
+  readonly durationMs: number;
+  readonly rows: number;
+  readonly points: number;
+  /** The error (status `error`) or why it did not run (status `skipped`). */
+  readonly message?: string;
+  /** SQLSTATE of a server-side error, e.g. `42501` permission denied. */
+  readonly sqlstate?: string;
+  /** Rows that ran but were dropped (duplicate series, a metric name reused with another kind). */
+  readonly warnings?: readonly string[];
+}
+
+/** A point tagged with the mapping that produced it. */
+export interface MappedPoint {
+  readonly mapping: MetricMapping;
+  readonly point: MetricPoint;
+}
+
+/** A query's rows could not be turned into metrics; the message names the column. */
+export class QueryShapeError extends Error {
+  override readonly name = 'QueryShapeError';
+}
+
+export interface RunQueryContext {
+  readonly server: ServerInfo;
+  readonly limits: QueryLimits;
+  /** Added as `database_name` to every point of database-scoped queries. */
+  readonly database?: string;
+  /** Client-side bound on one query, in case the network hangs where statement_timeout cannot help. */
+  readonly queryTimeoutMs: number;
+}
+
+function toNumber(value: unknown, column: string, row: number): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'string') {
+    const trimmed = value.trim();
+    if (trimmed === 'NaN') return Number.NaN;
+    if (trimmed === 'Infinity' || trimmed === '-Infinity') return Number(trimmed);
+    const n = Number(trimmed);
+    if (trimmed !== '' && Number.isFinite(n)) return n;
+  }
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value;
+  throw new QueryShapeError(`value column "${column}" is not numeric (row ${row + 1}: ${shown})`);
+}
+
+function toAttribute(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value instanceof Date) return value.toISOString();
+  return JSON.stringify(value);
+}
+
+function toStartTime(value: unknown, fallbackMs: number): number {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'string') {
+    const t = Date.parse(value);
+    if (Number.isFinite(t)) return t;
+  }
+  return fallbackMs;
+}
+
+function sqlstateOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+function checkColumns(query: QueryDefinition, fields: readonly { name: string }[]): void {
+  const present = new Set(fields.map((f) => f.name));
+  for (const mapping of query.metrics) {
+    const needed = [mapping.valueColumn, ...(mapping.attributes ?? []).map((a) => a.column)];
+    if (mapping.startTimeColumn !== undefined) needed.push(mapping.startTimeColumn);
+    for (const column of needed) {
+      if (!present.has(column)) {
+        throw new QueryShapeError(
+          `column "${column}" (metric ${mapping.name}) is not in the result; columns are: ${[...present].join(', ') || '(none)'}`,
+        );
+      }
+    }
+  }
+}
+
+/** Converts result rows into points, all-or-nothing: a shape error rejects the whole query. */
+export function rowsToPoints(
+  query: QueryDefinition,
+  rows: readonly Record<string, unknown>[],
+  context: Pick<RunQueryContext, 'database' | 'server'>,
+): MappedPoint[] {
+  const out: MappedPoint[] = [];
+  const databaseAttribute = query.scope === 'database' && context.database !== undefined ? context.database : undefined;
+  rows.forEach((row, index) => {
+    for (const mapping of query.metrics) {
+      const raw = toNumber(row[mapping.valueColumn], mapping.valueColumn, index);
+      if (raw === undefined) continue;
+      const attributes: Record<string, string> = {};
+      if (databaseAttribute !== undefined) attributes.database_name = databaseAttribute;
+      for (const attribute of mapping.attributes ?? []) {
+        const value = toAttribute(row[attribute.column]);
+        if (value !== undefined) attributes[attribute.name ?? attribute.column] = value;
+      }
+      if (mapping.staticAttributes !== undefined) Object.assign(attributes, mapping.staticAttributes);
+      const value = mapping.scale === undefined ? raw : raw * mapping.scale;
+      const point: MetricPoint =
+        mapping.kind === 'counter'
+          ? {
+              attributes,
+              value,
+              startTimeMs:
+                mapping.startTimeColumn === undefined
+                  ? context.server.startedAtMs
+                  : toStartTime(row[mapping.startTimeColumn], context.server.startedAtMs),
+            }
+          : { attributes, value };
+      out.push({ mapping, point });
+    }
+  });
+  return out;
+}
+
+/**
+ * Runs one query on an open session and maps its rows. Never throws: every failure becomes a report,
+ * so one broken query cannot sink the others of the run.
+ */
+export async function runQuery(
+  client: pg.Client,
+  query: QueryDefinition,
+  tier: Tier,
+  context: RunQueryContext,
+): Promise<{ report: QueryReport; points: MappedPoint[] }> {
+  const base = {
+    query: query.name,
+    tier,
+    origin: query.origin ?? 'builtin',
+    ...(context.database === undefined ? {} : { database: context.database }),
+  } as const;
+  const variant = pickSql(query, context.server);
+  if (variant === undefined) {
+    const message = `not applicable to PostgreSQL ${context.server.major} ${context.server.role}`;
+    return { report: { ...base, status: 'skipped', durationMs: 0, rows: 0, points: 0, message }, points: [] };
+  }
+  if (query.requiresRelation !== undefined && !context.server.relations.has(query.requiresRelation)) {
+    const message = `${query.requiresRelation} is not installed or not readable in database "${context.server.database}"`;
+    return { report: { ...base, status: 'skipped', durationMs: 0, rows: 0, points: 0, message }, points: [] };
+  }
+  const values = (query.params ?? []).map((name) => context.limits[name]);
+  const started = performance.now();
+  try {
+    const result = await client.query<Record<string, unknown>>({
+      text: variant.sql,
+      values,
+      query_timeout: context.queryTimeoutMs,
+    } as pg.QueryConfig);
+    checkColumns(query, result.fields);
+    const points = rowsToPoints(query, result.rows, context);
+    const durationMs = performance.now() - started;
+    return { report: { ...base, status: 'ok', durationMs, rows: result.rows.length, points: points.length }, points };
+  } catch (error) {
+    const durationMs = performance.now() - started;
+    const sqlstate = sqlstateOf(error);
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      report: { ...base, status: 'error', durationMs, rows: 0, points: 0, message, ...(sqlstate === undefined ? {} : { sqlstate }) },
+      points: [],
+    };
+  }
+}

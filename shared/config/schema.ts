@@ -1,0 +1,215 @@
+import { z } from 'zod';
+import type { Tier } from '../model/metrics.ts';
+
+/**
+ * The schema of `pgotel.config.yaml`. Keys are snake_case in YAML and in the parsed object alike,
+ * so what a user reads in the file is what the code reads. Defaults live here and nowhere else.
+ */
+
+const tierEnum = z.enum(['critical', 'standard', 'historical'] as const satisfies readonly Tier[]);
+const identifier = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]*$/, 'must be snake_case: lower-case letters, digits and _, starting with a letter');
+const labelName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'must be a valid label name');
+
+/** TLS to PostgreSQL; same modes as libpq's `sslmode` (allow/prefer are not offered: they can silently downgrade). */
+export const tlsSchema = z
+  .object({
+    /** @default 'require' for secrets, 'disable' for local DSNs without sslmode */
+    mode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']),
+    /** PEM file with the CA that signed the server certificate (verify-ca, verify-full). */
+    ca_file: z.string().min(1).optional(),
+    /** Expected host name in the server certificate; defaults to the connection host. */
+    server_name: z.string().min(1).optional(),
+  })
+  .strict();
+
+const tierSettings = z
+  .object({
+    /** @default true */
+    enabled: z.boolean().default(true),
+    /** Per-statement timeout for this tier's queries. @default critical 5000, standard 30000, historical 60000 */
+    statement_timeout_ms: z.number().int().positive().optional(),
+    /** @default 1000 */
+    lock_timeout_ms: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const targetSchema = z
+  .object({
+    /** Unique name; also the `service.instance.id` resource attribute and the Prometheus `instance` label. */
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, _ . - (max 63)'),
+    /** `db.cluster` resource attribute. @default the target name */
+    cluster: z.string().min(1).optional(),
+    /** AWS Secrets Manager secret in the RDS JSON format (host, port, username, password, dbname). */
+    secret_arn: z.string().min(1).optional(),
+    /** A libpq URL, for local use: `postgres://user:pass@host:5432/db?sslmode=require`. */
+    dsn: z.string().min(1).optional(),
+    /** Databases to collect per-database metrics from; empty = every database that allows connections. */
+    databases: z.array(z.string().min(1)).default([]),
+    /** Databases never visited. */
+    exclude_databases: z.array(z.string().min(1)).default([]),
+    tls: tlsSchema.optional(),
+    /** Extra resource attributes on every point, e.g. `{ team: payments }`. */
+    labels: z.record(labelName, z.string().min(1)).default({}),
+    /** `deployment.environment` resource attribute; overrides the top-level `environment`. */
+    environment: z.string().min(1).optional(),
+    /** Per-tier overrides. */
+    tiers: z.partialRecord(tierEnum, tierSettings).default({}),
+    /** @default 5000 */
+    connect_timeout_ms: z.number().int().positive().default(5000),
+    /** Per-database connections open at once for database-scoped queries. @default 2 */
+    max_connections: z.number().int().min(1).max(10).default(2),
+  })
+  .strict()
+  .refine((t) => (t.secret_arn === undefined) !== (t.dsn === undefined), {
+    message: 'set exactly one of secret_arn or dsn',
+    path: ['secret_arn'],
+  });
+
+/** The seed's `custom_queries` format, plus an optional name, tier and scope. */
+export const customQuerySchema = z
+  .object({
+    /** Used in reports and self-metrics. @default custom_<index> */
+    name: identifier.optional(),
+    /** @default 'standard' */
+    tier: tierEnum.default('standard'),
+    /** `database` runs it in every selected database. @default 'cluster' */
+    scope: z.enum(['cluster', 'database']).default('cluster'),
+    /** Seconds between runs, at least the tier's interval. */
+    interval: z.number().int().positive().optional(),
+    query: z.string().min(1),
+    metrics: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'must be a metric name like custom.table.bloat'),
+            value_column: z.string().min(1),
+            data_type: z.enum(['gauge', 'counter']),
+            /** Seed words (bytes, seconds, rows, %) or a UCUM unit. @default '1' */
+            unit: z.string().default('1'),
+            description: z.string().default(''),
+            attributes: z
+              .array(z.object({ column: z.string().min(1), name: labelName.optional() }).strict())
+              .default([]),
+          })
+          .strict(),
+      )
+      .min(1),
+  })
+  .strict();
+
+const limitsSchema = z
+  .object({
+    /** @default 500 */
+    max_tables: z.number().int().min(0).default(500),
+    /** @default 1000 */
+    max_indexes: z.number().int().min(0).default(1000),
+    /** @default 0 */
+    min_relation_size_bytes: z.number().int().min(0).default(0),
+    exclude_schemas: z.array(z.string()).default([]),
+    include_schemas: z.array(z.string()).default([]),
+    /** @default 50 */
+    max_statements: z.number().int().min(0).default(50),
+    /** @default 60 */
+    long_running_seconds: z.number().min(0).default(60),
+  })
+  .strict();
+
+
+export const remoteWriteSchema = z
+  .object({
+    /** e.g. `http://prometheus:9090/api/v1/write` or the AMP workspace's `.../api/v1/remote_write`. */
+    url: z.url({ protocol: /^https?$/ }),
+    auth: z
+      .discriminatedUnion('type', [
+        z.object({ type: z.literal('none') }).strict(),
+        z
+          .object({
+            type: z.literal('basic'),
+            username: z.string().min(1),
+            /** Inline password (local use) or a secret holding it. */
+            password: z.string().min(1).optional(),
+            password_secret_arn: z.string().min(1).optional(),
+          })
+          .strict(),
+        z
+          .object({
+            type: z.literal('bearer'),
+            token: z.string().min(1).optional(),
+            token_secret_arn: z.string().min(1).optional(),
+          })
+          .strict(),
+        z.object({ type: z.literal('sigv4'), region: z.string().min(1), service: z.string().default('aps') }).strict(),
+      ])
+      .default({ type: 'none' }),
+    /** PEM CA bundle for an https endpoint with a private CA. */
+    ca_file: z.string().min(1).optional(),
+    /** @default 2000 (seed `max_samples_per_send` scaled for one Lambda) */
+    max_samples_per_request: z.number().int().positive().default(2000),
+    /** @default 1048576 (seed `max_batch_size_bytes`) */
+    max_bytes_per_request: z.number().int().positive().default(1_048_576),
+    /** Per-attempt HTTP timeout. @default 10000 */
+    timeout_ms: z.number().int().positive().default(10_000),
+    /** @default 5 */
+    max_attempts: z.number().int().min(1).default(5),
+  })
+  .strict();
+
+export const archiveSchema = z
+  .object({
+    /** `s3://bucket/prefix` or `file:///absolute/dir`. */
+    url: z.string().regex(/^(s3:\/\/[a-z0-9.-]{3,63}(\/.*)?|file:\/\/.+)$/, 'must be s3://bucket/prefix or file://DIR'),
+    /** @default 'none' */
+    compression: z.enum(['none', 'gzip']).default('none'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    /** `deployment.environment` resource attribute. @default 'production' */
+    environment: z.string().min(1).default('production'),
+    /** `service.name` resource attribute and Prometheus `job`. @default 'postgresql' */
+    service_name: z.string().min(1).default('postgresql'),
+    targets: z.array(targetSchema).min(1),
+    queries: z
+      .object({
+        /** Built-in query names not to run. */
+        disable: z.array(identifier).default([]),
+        /** Per-query interval overrides in seconds, e.g. `{ index_stats: 600 }`. */
+        intervals: z.record(identifier, z.number().int().positive()).default({}),
+        limits: limitsSchema.default(limitsSchema.parse({})),
+      })
+      .strict()
+      .default({ disable: [], intervals: {}, limits: limitsSchema.parse({}) }),
+    custom_queries: z.array(customQuerySchema).default([]),
+    remote_write: remoteWriteSchema.optional(),
+    archive: archiveSchema.optional(),
+    cardinality: z
+      .object({
+        /** @default 10000 (seed `max_series_per_metric`) */
+        max_series_per_metric: z.number().int().positive().default(10_000),
+        /** @default 3600 */
+        window_seconds: z.number().int().positive().default(3600),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.targets.forEach((target, i) => {
+      if (seen.has(target.name)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name "${target.name}"` });
+      }
+      seen.add(target.name);
+    });
+  });
+
+export type PgotelConfig = z.output<typeof configSchema>;
+export type TargetConfig = z.output<typeof targetSchema>;
+export type CustomQueryConfig = z.output<typeof customQuerySchema>;
+export type RemoteWriteConfig = z.output<typeof remoteWriteSchema>;
+export type ArchiveConfig = z.output<typeof archiveSchema>;
+export type TlsConfig = z.output<typeof tlsSchema>;
+export type LimitsConfig = z.output<typeof limitsSchema>;
