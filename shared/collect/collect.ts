@@ -1,5 +1,10 @@
 import type pg from 'pg';
-import { type ConnectionParams, applySessionSettings, openSession, type SessionSettings } from '../db/connection.ts';
+import {
+  applySessionSettings,
+  type ConnectionParams,
+  openSession,
+  type SessionSettings,
+} from '../db/connection.ts';
 import { detectServer, listDatabases, type ServerInfo } from '../db/server-info.ts';
 import { type MetricBatch, type ResourceAttributes, TIERS, type Tier } from '../model/metrics.ts';
 import { isDue } from '../queries/select.ts';
@@ -81,7 +86,11 @@ function resourceOf(target: CollectTarget, server: ServerInfo | undefined): Reso
   };
 }
 
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
@@ -101,7 +110,11 @@ interface Planned {
  * Collects the due queries of the requested tiers from one target. Never throws for database trouble:
  * an unreachable server yields `up = 0`, a failing query yields an error report and the others still run.
  */
-export async function collect(target: CollectTarget, request: CollectRequest, options: CollectOptions): Promise<CollectResult> {
+export async function collect(
+  target: CollectTarget,
+  request: CollectRequest,
+  options: CollectOptions,
+): Promise<CollectResult> {
   const now = options.now ?? Date.now;
   const startedAt = now();
   const started = performance.now();
@@ -110,7 +123,11 @@ export async function collect(target: CollectTarget, request: CollectRequest, op
   const planned: Planned[] = [];
   for (const tier of tiers) {
     for (const query of options.queries) {
-      if (request.ignoreIntervals === true ? query.tier === tier : isDue(query, tier, request.scheduledAtMs, intervals)) {
+      if (
+        request.ignoreIntervals === true
+          ? query.tier === tier
+          : isDue(query, tier, request.scheduledAtMs, intervals)
+      ) {
         planned.push({ query, tier });
       }
     }
@@ -122,9 +139,17 @@ export async function collect(target: CollectTarget, request: CollectRequest, op
   const builders = new Map<Tier, FamilyBuilder>(outputTiers.map((t) => [t, new FamilyBuilder()]));
   const pastDeadline = () => request.deadlineMs !== undefined && now() >= request.deadlineMs;
 
-  const finish = (up: 0 | 1, server: ServerInfo | undefined, databases: string[], error?: string): CollectResult => {
+  const finish = (
+    up: 0 | 1,
+    server: ServerInfo | undefined,
+    databases: string[],
+    error?: string,
+  ): CollectResult => {
     const resource = resourceOf(target, server);
-    const built = outputTiers.map((tier) => ({ tier, families: (builders.get(tier) ?? new FamilyBuilder()).build() }));
+    const built = outputTiers.map((tier) => ({
+      tier,
+      families: (builders.get(tier) ?? new FamilyBuilder()).build(),
+    }));
     const dataSeries = built.reduce((n, b) => n + b.families.reduce((m, f) => m + f.points.length, 0), 0);
     const durationMs = performance.now() - started;
     // Self-metrics ride with the most frequent tier of the run, so they are exported once per run.
@@ -161,15 +186,30 @@ export async function collect(target: CollectTarget, request: CollectRequest, op
     return finish(0, undefined, [], error instanceof Error ? error.message : String(error));
   }
   try {
-    const relations = [...new Set(planned.flatMap((p) => (p.query.requiresRelation === undefined ? [] : [p.query.requiresRelation])))];
+    const relations = [
+      ...new Set(
+        planned.flatMap((p) => (p.query.requiresRelation === undefined ? [] : [p.query.requiresRelation])),
+      ),
+    ];
     let server: ServerInfo;
     try {
       server = await detectServer(main, relations);
     } catch (error) {
-      return finish(0, undefined, [], `connected to ${target.connection.host}:${target.connection.port} but server detection failed: ${error instanceof Error ? error.message : String(error)}`);
+      return finish(
+        0,
+        undefined,
+        [],
+        `connected to ${target.connection.host}:${target.connection.port} but server detection failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
 
-    const run = async (client: pg.Client, info: ServerInfo, item: Planned, database: string | undefined, current: { tier: Tier }) => {
+    const run = async (
+      client: pg.Client,
+      info: ServerInfo,
+      item: Planned,
+      database: string | undefined,
+      current: { tier: Tier },
+    ) => {
       if (pastDeadline()) {
         reports.push({
           query: item.query.name,
@@ -221,12 +261,25 @@ export async function collect(target: CollectTarget, request: CollectRequest, op
           const claimedBefore = deferred.length;
           if (perDatabase.length === 0 && claimedBefore === 0) return;
           try {
-            client = await openSession({ ...target.connection, database }, settingsOf(perDatabase[0]?.tier ?? firstTier));
+            client = await openSession(
+              { ...target.connection, database },
+              settingsOf(perDatabase[0]?.tier ?? firstTier),
+            );
             info = await detectServer(client, relations);
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
             for (const item of perDatabase) {
-              reports.push({ query: item.query.name, tier: item.tier, origin: item.query.origin ?? 'builtin', database, status: 'error', durationMs: 0, rows: 0, points: 0, message });
+              reports.push({
+                query: item.query.name,
+                tier: item.tier,
+                origin: item.query.origin ?? 'builtin',
+                database,
+                status: 'error',
+                durationMs: 0,
+                rows: 0,
+                points: 0,
+                message,
+              });
             }
             await client.end().catch(() => undefined);
             return;
@@ -247,7 +300,10 @@ export async function collect(target: CollectTarget, request: CollectRequest, op
         }
       };
       // The connection database goes first so its session is never idle while others wait.
-      const ordered = [...databases.filter((d) => d === server.database), ...databases.filter((d) => d !== server.database)];
+      const ordered = [
+        ...databases.filter((d) => d === server.database),
+        ...databases.filter((d) => d !== server.database),
+      ];
       await mapLimit(ordered, Math.max(1, target.maxConnections), visit);
     }
     for (const item of deferred) {

@@ -53,7 +53,8 @@ export class FamilyBuilder {
       slot.points.push(point);
     }
     const problems = [...clashes];
-    if (duplicates > 0) problems.push(`${duplicates} rows repeated a series already collected and were dropped`);
+    if (duplicates > 0)
+      problems.push(`${duplicates} rows repeated a series already collected and were dropped`);
     return problems;
   }
 
@@ -62,7 +63,13 @@ export class FamilyBuilder {
     const out: MetricFamily[] = [];
     for (const slot of this.#slots.values()) {
       if (slot.points.length === 0) continue;
-      out.push({ name: slot.name, unit: slot.unit, description: slot.description, kind: slot.kind, points: slot.points });
+      out.push({
+        name: slot.name,
+        unit: slot.unit,
+        description: slot.description,
+        kind: slot.kind,
+        points: slot.points,
+      });
     }
     return out;
   }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { MetricPoint, Tier } from '../model/metrics.ts';
 import type { ServerInfo } from '../db/server-info.ts';
+import type { MetricPoint, Tier } from '../model/metrics.ts';
 import { pickSql } from '../queries/select.ts';
 import type { MetricMapping, QueryDefinition, QueryLimits } from '../queries/types.ts';
 
@@ -62,7 +62,8 @@ function toNumber(value: unknown, column: string, row: number): number | undefin
 function toAttribute(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   if (value instanceof Date) return value.toISOString();
   return JSON.stringify(value);
 }
@@ -103,7 +104,8 @@ export function rowsToPoints(
   context: Pick<RunQueryContext, 'database' | 'server'>,
 ): MappedPoint[] {
   const out: MappedPoint[] = [];
-  const databaseAttribute = query.scope === 'database' && context.database !== undefined ? context.database : undefined;
+  const databaseAttribute =
+    query.scope === 'database' && context.database !== undefined ? context.database : undefined;
   rows.forEach((row, index) => {
     for (const mapping of query.metrics) {
       const raw = toNumber(row[mapping.valueColumn], mapping.valueColumn, index);
@@ -169,13 +171,24 @@ export async function runQuery(
     checkColumns(query, result.fields);
     const points = rowsToPoints(query, result.rows, context);
     const durationMs = performance.now() - started;
-    return { report: { ...base, status: 'ok', durationMs, rows: result.rows.length, points: points.length }, points };
+    return {
+      report: { ...base, status: 'ok', durationMs, rows: result.rows.length, points: points.length },
+      points,
+    };
   } catch (error) {
     const durationMs = performance.now() - started;
     const sqlstate = sqlstateOf(error);
     const message = error instanceof Error ? error.message : String(error);
     return {
-      report: { ...base, status: 'error', durationMs, rows: 0, points: 0, message, ...(sqlstate === undefined ? {} : { sqlstate }) },
+      report: {
+        ...base,
+        status: 'error',
+        durationMs,
+        rows: 0,
+        points: 0,
+        message,
+        ...(sqlstate === undefined ? {} : { sqlstate }),
+      },
       points: [],
     };
   }

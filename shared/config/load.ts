@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
-import { type PgotelConfig, configSchema } from './schema.ts';
+import { configSchema, type PgotelConfig } from './schema.ts';
 
 /** The config file is missing, is not YAML, or does not match the schema. */
 export class ConfigError extends Error {
@@ -58,9 +58,13 @@ export async function loadConfig(path: string): Promise<PgotelConfig> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ConfigError(path, [`cannot read file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`], {
-      cause: error,
-    });
+    throw new ConfigError(
+      path,
+      [`cannot read file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`],
+      {
+        cause: error,
+      },
+    );
   }
   return parseConfigYaml(text, path);
 }

@@ -83,7 +83,9 @@ export const customQuerySchema = z
       .array(
         z
           .object({
-            name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'must be a metric name like custom.table.bloat'),
+            name: z
+              .string()
+              .regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, 'must be a metric name like custom.table.bloat'),
             value_column: z.string().min(1),
             data_type: z.enum(['gauge', 'counter']),
             /** Seed words (bytes, seconds, rows, %) or a UCUM unit. @default '1' */
@@ -116,7 +118,6 @@ const limitsSchema = z
   })
   .strict();
 
-
 export const remoteWriteSchema = z
   .object({
     /** e.g. `http://prometheus:9090/api/v1/write` or the AMP workspace's `.../api/v1/remote_write`. */
@@ -140,7 +141,9 @@ export const remoteWriteSchema = z
             token_secret_arn: z.string().min(1).optional(),
           })
           .strict(),
-        z.object({ type: z.literal('sigv4'), region: z.string().min(1), service: z.string().default('aps') }).strict(),
+        z
+          .object({ type: z.literal('sigv4'), region: z.string().min(1), service: z.string().default('aps') })
+          .strict(),
       ])
       .default({ type: 'none' }),
     /** PEM CA bundle for an https endpoint with a private CA. */
@@ -159,7 +162,9 @@ export const remoteWriteSchema = z
 export const archiveSchema = z
   .object({
     /** `s3://bucket/prefix` or `file:///absolute/dir`. */
-    url: z.string().regex(/^(s3:\/\/[a-z0-9.-]{3,63}(\/.*)?|file:\/\/.+)$/, 'must be s3://bucket/prefix or file://DIR'),
+    url: z
+      .string()
+      .regex(/^(s3:\/\/[a-z0-9.-]{3,63}(\/.*)?|file:\/\/.+)$/, 'must be s3://bucket/prefix or file://DIR'),
     /** @default 'none' */
     compression: z.enum(['none', 'gzip']).default('none'),
   })
@@ -200,7 +205,11 @@ export const configSchema = z
     const seen = new Set<string>();
     config.targets.forEach((target, i) => {
       if (seen.has(target.name)) {
-        ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name "${target.name}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', i, 'name'],
+          message: `duplicate target name "${target.name}"`,
+        });
       }
       seen.add(target.name);
     });

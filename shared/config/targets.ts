@@ -1,11 +1,15 @@
-import { DEFAULT_TIER_SETTINGS, type CollectTarget, type TierSettings } from '../collect/collect.ts';
+import { type CollectTarget, DEFAULT_TIER_SETTINGS, type TierSettings } from '../collect/collect.ts';
 import type { ConnectionParams } from '../db/connection.ts';
 import { TIERS, type Tier } from '../model/metrics.ts';
 import type { QueryLimits } from '../queries/types.ts';
 import type { LimitsConfig, PgotelConfig, TargetConfig } from './schema.ts';
 
 /** Builds the engine's target from its config entry and the already-resolved connection (DSN or secret). */
-export function resolveTarget(config: PgotelConfig, target: TargetConfig, connection: ConnectionParams): CollectTarget {
+export function resolveTarget(
+  config: PgotelConfig,
+  target: TargetConfig,
+  connection: ConnectionParams,
+): CollectTarget {
   const tiers = {} as Record<Tier, TierSettings>;
   for (const tier of TIERS) {
     const override = target.tiers[tier];
@@ -50,7 +54,9 @@ export function resolveLimits(limits: LimitsConfig): QueryLimits {
 export function findTarget(config: PgotelConfig, name: string): TargetConfig {
   const found = config.targets.find((t) => t.name === name);
   if (found === undefined) {
-    throw new Error(`no target named "${name}" in the config; targets are: ${config.targets.map((t) => t.name).join(', ')}`);
+    throw new Error(
+      `no target named "${name}" in the config; targets are: ${config.targets.map((t) => t.name).join(', ')}`,
+    );
   }
   return found;
 }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { ConnectionOptions } from 'node:tls';
+import { isIP } from 'node:net';
+import { type ConnectionOptions, checkServerIdentity } from 'node:tls';
 import pg from 'pg';
 import type { TlsConfig } from '../config/schema.ts';
 
@@ -33,8 +34,15 @@ export class ConnectError extends Error {
   readonly port: number;
   /** SQLSTATE when the server refused us (e.g. 28P01 bad password, 3D000 no such database). */
   readonly code: string | undefined;
-  constructor(params: Pick<ConnectionParams, 'host' | 'port' | 'database' | 'user'>, reason: string, options: { cause: unknown; code?: string }) {
-    super(`cannot connect to ${params.host}:${params.port} (database "${params.database}", user "${params.user}"): ${reason}`, options);
+  constructor(
+    params: Pick<ConnectionParams, 'host' | 'port' | 'database' | 'user'>,
+    reason: string,
+    options: { cause: unknown; code?: string },
+  ) {
+    super(
+      `cannot connect to ${params.host}:${params.port} (database "${params.database}", user "${params.user}"): ${reason}`,
+      options,
+    );
     this.host = params.host;
     this.port = params.port;
     this.code = options.code;
@@ -65,7 +73,9 @@ export function parseDsn(dsn: string): ConnectionParams {
   const sslmode = url.searchParams.get('sslmode') ?? 'disable';
   const mode = SSL_MODES[sslmode];
   if (mode === undefined) {
-    throw new DsnError(`DSN sslmode "${sslmode}" is not supported: use disable, require, verify-ca or verify-full`);
+    throw new DsnError(
+      `DSN sslmode "${sslmode}" is not supported: use disable, require, verify-ca or verify-full`,
+    );
   }
   const caFile = url.searchParams.get('sslrootcert') ?? undefined;
   const timeout = url.searchParams.get('connect_timeout');
@@ -81,7 +91,9 @@ export function parseDsn(dsn: string): ConnectionParams {
 }
 
 /** Renders params as a DSN with the password masked, for messages. */
-export function describeConnection(params: Pick<ConnectionParams, 'host' | 'port' | 'database' | 'user'>): string {
+export function describeConnection(
+  params: Pick<ConnectionParams, 'host' | 'port' | 'database' | 'user'>,
+): string {
   return `postgres://${params.user}@${params.host}:${params.port}/${params.database}`;
 }
 
@@ -101,11 +113,20 @@ async function tlsOptions(tls: TlsConfig, host: string): Promise<ConnectionOptio
   }
   if (tls.mode === 'require') {
     // libpq semantics: `require` with a root certificate verifies the chain like `verify-ca`.
-    return ca === undefined ? { rejectUnauthorized: false } : { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined };
+    return ca === undefined
+      ? { rejectUnauthorized: false }
+      : { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined };
   }
   const base: ConnectionOptions = { rejectUnauthorized: true, ...(ca === undefined ? {} : { ca }) };
   if (tls.mode === 'verify-ca') return { ...base, checkServerIdentity: () => undefined };
-  return { ...base, servername: tls.server_name ?? host };
+  // pg overwrites `servername` with the host when the host is a DNS name, so the identity check is pinned to the
+  // expected name itself; SNI carries no IP address (RFC 6066).
+  const expected = tls.server_name ?? host;
+  return {
+    ...base,
+    ...(isIP(expected) === 0 ? { servername: expected } : {}),
+    checkServerIdentity: (_host, cert) => checkServerIdentity(expected, cert),
+  };
 }
 
 function sqlstate(error: unknown): string | undefined {
@@ -156,7 +177,10 @@ export async function openSession(params: ConnectionParams, settings: SessionSet
   } catch (error) {
     await client.end().catch(() => undefined);
     const code = sqlstate(error);
-    throw new ConnectError(params, reasonOf(error, params.password), { cause: error, ...(code === undefined ? {} : { code }) });
+    throw new ConnectError(params, reasonOf(error, params.password), {
+      cause: error,
+      ...(code === undefined ? {} : { code }),
+    });
   }
   return client;
 }

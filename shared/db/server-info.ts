@@ -67,7 +67,8 @@ export async function listDatabases(
       ORDER BY datname`,
   );
   const available = rows.map((r) => r.datname);
-  const wanted = selection.include.length > 0 ? selection.include.filter((d) => available.includes(d)) : available;
+  const wanted =
+    selection.include.length > 0 ? selection.include.filter((d) => available.includes(d)) : available;
   const excluded = new Set(selection.exclude);
   return wanted.filter((d) => !excluded.has(d));
 }

@@ -41,7 +41,9 @@ export function customQueryDefinitions(custom: readonly CustomQueryConfig[]): Qu
       unit: normalizeUnit(metric.unit),
       description: metric.description,
       valueColumn: metric.value_column,
-      attributes: metric.attributes.map((a) => (a.name === undefined ? { column: a.column } : { column: a.column, name: a.name })),
+      attributes: metric.attributes.map((a) =>
+        a.name === undefined ? { column: a.column } : { column: a.column, name: a.name },
+      ),
     })),
   }));
 }

@@ -7,13 +7,17 @@ import type { QueryDefinition } from './types.ts';
  * The queries a config asks for: built-ins minus `queries.disable`, plus `custom_queries`. Unknown names in
  * `queries.disable` / `queries.intervals` and custom names that clash are config errors naming the field.
  */
-export function buildQuerySet(config: Pick<PgotelConfig, 'queries' | 'custom_queries'>, builtins: readonly QueryDefinition[]): QueryDefinition[] {
+export function buildQuerySet(
+  config: Pick<PgotelConfig, 'queries' | 'custom_queries'>,
+  builtins: readonly QueryDefinition[],
+): QueryDefinition[] {
   const problems: string[] = [];
   const builtinNames = new Set(builtins.map((q) => q.name));
   const custom = customQueryDefinitions(config.custom_queries);
   const allNames = new Set(builtinNames);
   custom.forEach((query, i) => {
-    if (allNames.has(query.name)) problems.push(`custom_queries[${i}].name: "${query.name}" is already used by another query`);
+    if (allNames.has(query.name))
+      problems.push(`custom_queries[${i}].name: "${query.name}" is already used by another query`);
     allNames.add(query.name);
   });
   config.queries.disable.forEach((name, i) => {

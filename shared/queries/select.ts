@@ -1,9 +1,12 @@
-import { TIER_INTERVAL_SECONDS, type Tier } from '../model/metrics.ts';
 import type { ServerInfo } from '../db/server-info.ts';
+import { TIER_INTERVAL_SECONDS, type Tier } from '../model/metrics.ts';
 import type { QueryDefinition, VersionedSql } from './types.ts';
 
 /** The SQL variant for this server, or undefined when the query does not apply (version or role). */
-export function pickSql(query: QueryDefinition, server: Pick<ServerInfo, 'major' | 'role'>): VersionedSql | undefined {
+export function pickSql(
+  query: QueryDefinition,
+  server: Pick<ServerInfo, 'major' | 'role'>,
+): VersionedSql | undefined {
   return query.sql.find(
     (v) =>
       (v.minMajor === undefined || server.major >= v.minMajor) &&
@@ -13,8 +16,14 @@ export function pickSql(query: QueryDefinition, server: Pick<ServerInfo, 'major'
 }
 
 /** The interval a query runs at: the config override, else its own, else its tier's. */
-export function effectiveInterval(query: QueryDefinition, overrides: Readonly<Record<string, number>>): number {
-  return Math.max(overrides[query.name] ?? query.intervalSeconds ?? TIER_INTERVAL_SECONDS[query.tier], TIER_INTERVAL_SECONDS[query.tier]);
+export function effectiveInterval(
+  query: QueryDefinition,
+  overrides: Readonly<Record<string, number>>,
+): number {
+  return Math.max(
+    overrides[query.name] ?? query.intervalSeconds ?? TIER_INTERVAL_SECONDS[query.tier],
+    TIER_INTERVAL_SECONDS[query.tier],
+  );
 }
 
 /**
@@ -22,7 +31,12 @@ export function effectiveInterval(query: QueryDefinition, overrides: Readonly<Re
  * interval in the 300 s tier runs in the tier runs whose scheduled time starts a new 600 s slot, so a
  * retried or late invocation makes the same decision.
  */
-export function isDue(query: QueryDefinition, tier: Tier, scheduledAtMs: number, overrides: Readonly<Record<string, number>>): boolean {
+export function isDue(
+  query: QueryDefinition,
+  tier: Tier,
+  scheduledAtMs: number,
+  overrides: Readonly<Record<string, number>>,
+): boolean {
   if (query.tier !== tier) return false;
   const interval = effectiveInterval(query, overrides);
   const tierInterval = TIER_INTERVAL_SECONDS[tier];

@@ -47,33 +47,58 @@ const tuples: QueryDefinition = {
 describe('rowsToPoints', () => {
   it('maps columns to points with attributes, scale and start time', () => {
     const reset = new Date('2026-11-21T08:00:00Z');
-    const points = rowsToPoints(tuples, [{ datname: 'shop', tup_inserted: '9007199254740', tup_deleted: 7, stats_reset: reset, ms: 1500 }], {
-      server,
-      database: 'shop',
-    });
+    const points = rowsToPoints(
+      tuples,
+      [{ datname: 'shop', tup_inserted: '9007199254740', tup_deleted: 7, stats_reset: reset, ms: 1500 }],
+      {
+        server,
+        database: 'shop',
+      },
+    );
 
     expect(points.map((p) => [p.mapping.name, p.point])).toEqual([
       [
         'postgresql.database.tuples',
-        { attributes: { database_name: 'shop', db: 'shop', operation: 'inserted' }, value: 9007199254740, startTimeMs: reset.getTime() },
+        {
+          attributes: { database_name: 'shop', db: 'shop', operation: 'inserted' },
+          value: 9007199254740,
+          startTimeMs: reset.getTime(),
+        },
       ],
       [
         'postgresql.database.tuples',
-        { attributes: { database_name: 'shop', db: 'shop', operation: 'deleted' }, value: 7, startTimeMs: reset.getTime() },
+        {
+          attributes: { database_name: 'shop', db: 'shop', operation: 'deleted' },
+          value: 7,
+          startTimeMs: reset.getTime(),
+        },
       ],
       ['pg.time', { attributes: { database_name: 'shop' }, value: 1.5 }],
     ]);
   });
 
   it('uses the server start when stats_reset is NULL, and yields no point for a NULL value', () => {
-    const points = rowsToPoints(tuples, [{ datname: null, tup_inserted: true, tup_deleted: null, stats_reset: null, ms: null }], { server });
+    const points = rowsToPoints(
+      tuples,
+      [{ datname: null, tup_inserted: true, tup_deleted: null, stats_reset: null, ms: null }],
+      { server },
+    );
 
-    expect(points.map((p) => p.point)).toEqual([{ attributes: { operation: 'inserted' }, value: 1, startTimeMs: server.startedAtMs }]);
+    expect(points.map((p) => p.point)).toEqual([
+      { attributes: { operation: 'inserted' }, value: 1, startTimeMs: server.startedAtMs },
+    ]);
   });
 
   it('refuses a non-numeric value, naming the column and row', () => {
     expect(() =>
-      rowsToPoints(tuples, [{ datname: 'a', tup_inserted: 1, tup_deleted: 2, ms: 3 }, { datname: 'b', tup_inserted: 'many', tup_deleted: 2, ms: 3 }], { server }),
+      rowsToPoints(
+        tuples,
+        [
+          { datname: 'a', tup_inserted: 1, tup_deleted: 2, ms: 3 },
+          { datname: 'b', tup_inserted: 'many', tup_deleted: 2, ms: 3 },
+        ],
+        { server },
+      ),
     ).toThrow(new QueryShapeError('value column "tup_inserted" is not numeric (row 2: "many")'));
   });
 });
@@ -90,9 +115,21 @@ describe('FamilyBuilder', () => {
       { mapping: { ...mapping, kind: 'counter' }, point: { attributes: { a: '3' }, value: 4 } },
     ]);
 
-    expect(problems).toEqual(['metric m is already defined as gauge in "1"', '1 rows repeated a series already collected and were dropped']);
+    expect(problems).toEqual([
+      'metric m is already defined as gauge in "1"',
+      '1 rows repeated a series already collected and were dropped',
+    ]);
     expect(builder.build()).toEqual([
-      { name: 'm', unit: '1', description: '', kind: 'gauge', points: [{ attributes: { a: '1' }, value: 1 }, { attributes: { a: '2' }, value: 3 }] },
+      {
+        name: 'm',
+        unit: '1',
+        description: '',
+        kind: 'gauge',
+        points: [
+          { attributes: { a: '1' }, value: 1 },
+          { attributes: { a: '2' }, value: 3 },
+        ],
+      },
     ]);
   });
 });

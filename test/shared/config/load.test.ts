@@ -65,13 +65,17 @@ remote_write:
   });
 
   it('reports a duplicate target name on the second one', () => {
-    const problems = problemsOf('targets:\n  - {name: a, dsn: "postgres://x"}\n  - {name: a, dsn: "postgres://y"}\n');
+    const problems = problemsOf(
+      'targets:\n  - {name: a, dsn: "postgres://x"}\n  - {name: a, dsn: "postgres://y"}\n',
+    );
 
     expect(problems).toEqual(['targets[1].name: duplicate target name "a"']);
   });
 
   it('requires exactly one of dsn and secret_arn', () => {
-    expect(problemsOf('targets:\n  - {name: a}\n')).toEqual(['targets[0].secret_arn: set exactly one of secret_arn or dsn']);
+    expect(problemsOf('targets:\n  - {name: a}\n')).toEqual([
+      'targets[0].secret_arn: set exactly one of secret_arn or dsn',
+    ]);
     expect(problemsOf('targets:\n  - {name: a, dsn: x, secret_arn: y}\n')).toEqual([
       'targets[0].secret_arn: set exactly one of secret_arn or dsn',
     ]);

@@ -3,7 +3,11 @@ import { DsnError, parseDsn } from '../../../shared/db/connection.ts';
 
 describe('parseDsn', () => {
   it('reads every part of a libpq URL, percent-decoded', () => {
-    expect(parseDsn('postgres://mon%40itor:p%2Fss@db.example.com:6432/sh%20op?sslmode=verify-full&sslrootcert=/ca.pem&connect_timeout=3')).toEqual({
+    expect(
+      parseDsn(
+        'postgres://mon%40itor:p%2Fss@db.example.com:6432/sh%20op?sslmode=verify-full&sslrootcert=/ca.pem&connect_timeout=3',
+      ),
+    ).toEqual({
       host: 'db.example.com',
       port: 6432,
       user: 'mon@itor',
@@ -15,7 +19,14 @@ describe('parseDsn', () => {
   });
 
   it('defaults port, user, database and TLS', () => {
-    expect(parseDsn('postgresql://h')).toEqual({ host: 'h', port: 5432, user: 'postgres', password: '', database: 'postgres', tls: { mode: 'disable' } });
+    expect(parseDsn('postgresql://h')).toEqual({
+      host: 'h',
+      port: 5432,
+      user: 'postgres',
+      password: '',
+      database: 'postgres',
+      tls: { mode: 'disable' },
+    });
   });
 
   it('refuses modes that silently fall back to plaintext, and non-URLs', () => {
@@ -23,6 +34,8 @@ describe('parseDsn', () => {
       new DsnError('DSN sslmode "prefer" is not supported: use disable, require, verify-ca or verify-full'),
     );
     expect(() => parseDsn('host=h dbname=x')).toThrow(DsnError);
-    expect(() => parseDsn('mysql://h/db')).toThrow('DSN scheme must be postgres:// or postgresql://, got mysql://');
+    expect(() => parseDsn('mysql://h/db')).toThrow(
+      'DSN scheme must be postgres:// or postgresql://, got mysql://',
+    );
   });
 });

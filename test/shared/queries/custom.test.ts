@@ -6,19 +6,11 @@ import type { QueryDefinition } from '../../../shared/queries/types.ts';
 
 describe('normalizeUnit', () => {
   it('maps the seed unit words to UCUM and keeps UCUM as is', () => {
-    expect(['bytes', 'seconds', 's', 'ms', '%', 'rows', 'sessions', 'By/s', '{row}', 'ratio', ''].map(normalizeUnit)).toEqual([
-      'By',
-      's',
-      's',
-      'ms',
-      '%',
-      '{rows}',
-      '{sessions}',
-      'By/s',
-      '{row}',
-      '1',
-      '1',
-    ]);
+    expect(
+      ['bytes', 'seconds', 's', 'ms', '%', 'rows', 'sessions', 'By/s', '{row}', 'ratio', ''].map(
+        normalizeUnit,
+      ),
+    ).toEqual(['By', 's', 's', 'ms', '%', '{rows}', '{sessions}', 'By/s', '{row}', '1', '1']);
   });
 });
 
@@ -62,7 +54,9 @@ custom_queries:
         scope: 'database',
         origin: 'custom',
         sql: [{ sql: 'SELECT 2 AS n' }],
-        metrics: [{ name: 'custom.two', kind: 'gauge', unit: '1', description: '', valueColumn: 'n', attributes: [] }],
+        metrics: [
+          { name: 'custom.two', kind: 'gauge', unit: '1', description: '', valueColumn: 'n', attributes: [] },
+        ],
       },
     ]);
   });
@@ -72,7 +66,9 @@ custom_queries:
       { name: 'activity', tier: 'critical', scope: 'cluster', sql: [], metrics: [] },
       { name: 'named', tier: 'critical', scope: 'cluster', sql: [], metrics: [] },
     ];
-    expect(() => buildQuerySet(config, builtins)).toThrow('custom_queries[1].name: "named" is already used by another query');
+    expect(() => buildQuerySet(config, builtins)).toThrow(
+      'custom_queries[1].name: "named" is already used by another query',
+    );
 
     const ok = parseConfigYaml(`
 targets: [{ name: a, dsn: "postgres://x" }]

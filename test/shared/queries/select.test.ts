@@ -12,15 +12,28 @@ const checkpoints: QueryDefinition = {
   ],
   metrics: [],
 };
-const replicaOnly: QueryDefinition = { ...checkpoints, name: 'replica', sql: [{ role: 'replica', sql: 'SELECT 1' }] };
-const indexStats: QueryDefinition = { ...checkpoints, name: 'index_stats', tier: 'historical', intervalSeconds: 600 };
+const replicaOnly: QueryDefinition = {
+  ...checkpoints,
+  name: 'replica',
+  sql: [{ role: 'replica', sql: 'SELECT 1' }],
+};
+const indexStats: QueryDefinition = {
+  ...checkpoints,
+  name: 'index_stats',
+  tier: 'historical',
+  intervalSeconds: 600,
+};
 
 describe('pickSql', () => {
   it('chooses the SQL for the server major version', () => {
     expect(pickSql(checkpoints, { major: 13, role: 'primary' })?.sql).toBe('SELECT FROM pg_stat_bgwriter');
     expect(pickSql(checkpoints, { major: 16, role: 'primary' })?.sql).toBe('SELECT FROM pg_stat_bgwriter');
-    expect(pickSql(checkpoints, { major: 17, role: 'primary' })?.sql).toBe('SELECT FROM pg_stat_checkpointer');
-    expect(pickSql(checkpoints, { major: 18, role: 'replica' })?.sql).toBe('SELECT FROM pg_stat_checkpointer');
+    expect(pickSql(checkpoints, { major: 17, role: 'primary' })?.sql).toBe(
+      'SELECT FROM pg_stat_checkpointer',
+    );
+    expect(pickSql(checkpoints, { major: 18, role: 'replica' })?.sql).toBe(
+      'SELECT FROM pg_stat_checkpointer',
+    );
   });
 
   it('returns nothing when the role does not match', () => {

@@ -1,0 +1,75 @@
+import type { CollectResult } from '../shared/collect/collect.ts';
+import type { MetricFamily } from '../shared/model/metrics.ts';
+
+function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let i = 0;
+  while (Math.abs(value) >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return i === 0 ? `${value} B` : `${value.toFixed(1)} ${units[i]}`;
+}
+
+function formatValue(family: Pick<MetricFamily, 'unit'>, value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (family.unit === 'By') return humanBytes(value);
+  if (family.unit === 's') return value < 1 ? `${(value * 1000).toFixed(1)} ms` : `${value.toFixed(2)} s`;
+  if (family.unit === 'ms') return `${value.toLocaleString('en-US', { maximumFractionDigits: 1 })} ms`;
+  if (Number.isInteger(value)) return value.toLocaleString('en-US');
+  return value.toLocaleString('en-US', { maximumFractionDigits: 4 });
+}
+
+function labelsOf(attributes: Readonly<Record<string, string>>): string {
+  return Object.entries(attributes)
+    .map(([k, v]) => `${k}=${v.length > 40 ? `${v.slice(0, 37)}...` : v}`)
+    .join(' ');
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+/** A readable, aligned summary of one run: header, metrics per tier, then query outcomes. */
+export function formatTable(result: CollectResult, options: { maxPointsPerMetric?: number } = {}): string {
+  const maxPoints = options.maxPointsPerMetric ?? 10;
+  const lines: string[] = [];
+  const server = result.server;
+  const head = server === undefined ? 'unreachable' : `PostgreSQL ${server.version} ${server.role}`;
+  lines.push(
+    `target ${result.target}: ${head}, up=${result.up}, ${result.series} series in ${result.durationMs.toFixed(0)} ms`,
+  );
+  if (result.error !== undefined) lines.push(`error: ${result.error}`);
+  for (const { tier, batch } of result.batches) {
+    lines.push('', `== ${tier} ==`);
+    const rows: [string, string, string][] = [];
+    for (const family of batch.families) {
+      const points = family.points.slice(0, maxPoints);
+      for (const point of points)
+        rows.push([family.name, labelsOf(point.attributes), formatValue(family, point.value)]);
+      if (family.points.length > maxPoints)
+        rows.push([family.name, `... ${family.points.length - maxPoints} more series`, '']);
+    }
+    const w0 = Math.min(52, Math.max(6, ...rows.map((r) => r[0].length)));
+    const w1 = Math.min(90, Math.max(6, ...rows.map((r) => r[1].length)));
+    lines.push(`${pad('METRIC', w0)}  ${pad('LABELS', w1)}  VALUE`);
+    for (const [name, labels, value] of rows) lines.push(`${pad(name, w0)}  ${pad(labels, w1)}  ${value}`);
+  }
+  const ok = result.queries.filter((q) => q.status === 'ok').length;
+  const skipped = result.queries.filter((q) => q.status === 'skipped');
+  const failed = result.queries.filter((q) => q.status === 'error');
+  lines.push('', `queries: ${ok} ok, ${skipped.length} skipped, ${failed.length} failed`);
+  for (const q of failed)
+    lines.push(
+      `  FAILED  ${q.query}${q.database === undefined ? '' : ` (${q.database})`}: ${q.message ?? ''}`,
+    );
+  for (const q of skipped)
+    lines.push(
+      `  skipped ${q.query}${q.database === undefined ? '' : ` (${q.database})`}: ${q.message ?? ''}`,
+    );
+  for (const q of result.queries) {
+    for (const w of q.warnings ?? []) lines.push(`  warning ${q.query}: ${w}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
