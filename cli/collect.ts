@@ -117,10 +117,14 @@ export async function planCollection(
 }
 
 /** Runs one collection of the requested tiers, every query of them regardless of per-query intervals. */
-export async function runCollect(plan: Plan, tiers: readonly Tier[]): Promise<CollectResult> {
+export async function runCollect(
+  plan: Plan,
+  tiers: readonly Tier[],
+  scheduledAtMs: number = Date.now(),
+): Promise<CollectResult> {
   return collect(
     plan.target,
-    { tiers, scheduledAtMs: Date.now(), ignoreIntervals: true },
+    { tiers, scheduledAtMs, ignoreIntervals: true },
     { queries: plan.queries, limits: plan.limits, intervals: plan.intervals },
   );
 }

@@ -70,7 +70,7 @@ export async function startDemoDatabase(log: (line: string) => void): Promise<De
       '-c',
       'listen_addresses=127.0.0.1',
       '-c',
-      `unix_socket_directories=${root}`,
+      'unix_socket_directories=',
       '-c',
       'shared_preload_libraries=pg_stat_statements',
       '-c',

@@ -1,12 +1,16 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError } from '../shared/config/load.ts';
+import { ConfigError, loadConfig } from '../shared/config/load.ts';
 import { DsnError } from '../shared/db/connection.ts';
+import { exportRun } from '../shared/export/export-run.ts';
 import { toPrometheusText } from '../shared/export/prom-text.ts';
 import { type CollectCommandOptions, parseTiers, planCollection, runCollect, UsageError } from './collect.ts';
+import { buildDestinations, type DestinationFlags } from './destinations.ts';
+import { formatExportSummary } from './format-export.ts';
 import { formatTable } from './format-table.ts';
+import { parseTime, runReplay } from './replay.ts';
 
-/** Exit codes: 0 ok, 1 usage or config error, 2 target unreachable (up = 0). */
-export const EXIT = { ok: 0, usage: 1, down: 2 } as const;
+/** Exit codes: 0 ok, 1 usage or config error, 2 target unreachable (up = 0), 3 an export failed. */
+export const EXIT = { ok: 0, usage: 1, down: 2, exportFailed: 3 } as const;
 
 interface Io {
   readonly stdout: (text: string) => void;
@@ -20,26 +24,78 @@ const defaultIo: Io = {
   env: process.env,
 };
 
-async function collectCommand(options: CollectCommandOptions, io: Io): Promise<number> {
+async function collectCommand(options: CollectCommandOptions & DestinationFlags, io: Io): Promise<number> {
   const tiers = parseTiers(options.tier);
   const log = (line: string) => io.stderr(`pgotel: ${line}\n`);
   const plan = await planCollection(options, io.env, log);
   try {
-    const result = await runCollect(plan, tiers);
-    if (options.format === 'json') io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    const destinations = buildDestinations(options, plan.config, io.env);
+    const scheduledAtMs = Date.now();
+    const result = await runCollect(plan, tiers, scheduledAtMs);
+    const exporting = destinations.remoteWrite !== undefined || destinations.archive !== undefined;
+    const exported = exporting
+      ? await exportRun(
+          {
+            batches: result.batches,
+            cluster: plan.target.cluster,
+            target: plan.target.name,
+            scheduledAtMs,
+            deadlineMs: Date.now() + 60_000,
+          },
+          destinations,
+        )
+      : undefined;
+    if (options.format === 'json')
+      io.stdout(
+        `${JSON.stringify(exported === undefined ? result : { ...result, export: exported }, null, 2)}\n`,
+      );
     else if (options.format === 'prom')
       for (const { batch } of result.batches) io.stdout(toPrometheusText(batch));
     else io.stdout(formatTable(result));
+    if (exported !== undefined) {
+      const text = formatExportSummary(exported);
+      if (options.format === 'table') io.stdout(`\n${text}`);
+      else io.stderr(text);
+    }
     if (result.up === 0) {
       io.stderr(`pgotel: target ${result.target} is down: ${result.error ?? 'unknown error'}\n`);
       return EXIT.down;
     }
     const failed = result.queries.filter((q) => q.status === 'error');
     if (failed.length > 0) log(`${failed.length} queries failed: ${failed.map((q) => q.query).join(', ')}`);
+    if (exported?.remoteWrite?.ok === false || exported?.archive?.ok === false) return EXIT.exportFailed;
     return EXIT.ok;
   } finally {
     await plan.cleanup();
   }
+}
+
+interface ReplayFlags extends DestinationFlags {
+  readonly from: string;
+  readonly to: string;
+  readonly target?: string;
+  readonly checkpoint?: string;
+  readonly config?: string;
+}
+
+async function replayCommand(flags: ReplayFlags, io: Io): Promise<number> {
+  const now = Date.now();
+  const config = flags.config === undefined ? undefined : await loadConfig(flags.config);
+  const report = await runReplay({
+    fromMs: parseTime(flags.from, '--from', now),
+    toMs: parseTime(flags.to, '--to', now),
+    ...(flags.target === undefined ? {} : { target: flags.target }),
+    ...(flags.checkpoint === undefined ? {} : { checkpointFile: flags.checkpoint }),
+    destinations: buildDestinations(flags, config, io.env),
+    progress: (line) => io.stderr(`pgotel: ${line}\n`),
+  });
+  const resumed = report.resumedAfter === undefined ? '' : ` (resumed after ${report.resumedAfter})`;
+  io.stdout(
+    `replayed ${report.objects} objects${resumed}: ${report.samplesSent.toLocaleString('en-US')} samples sent, ` +
+      `${report.samplesRejected.toLocaleString('en-US')} rejected, ${report.failedObjects.length} objects failed\n`,
+  );
+  for (const { key, error } of report.errors) io.stdout(`  failed ${key}: ${error}\n`);
+  return report.failedObjects.length > 0 ? EXIT.exportFailed : EXIT.ok;
 }
 
 /** Builds the `pgotel` command tree; `io` is injectable for tests. */
@@ -54,7 +110,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .exitOverride();
 
   program
-    .command('collect')
+    .command('collect', { isDefault: true })
     .description(
       'Collect once and print the metrics. With no --dsn, DATABASE_URL or --config, starts an embedded PostgreSQL with a small workload.',
     )
@@ -74,9 +130,39 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 Examples:
   pgotel collect                                   # embedded PostgreSQL with a demo workload
   pgotel collect --dsn postgres://monitor@db:5432/postgres --tier critical
-  pgotel collect --config pgotel.config.yaml --target orders-primary --format prom`,
+  pgotel collect --config pgotel.config.yaml --target orders-primary --format prom
+  pgotel collect --dsn $DATABASE_URL --remote-write http://localhost:9090/api/v1/write --archive s3://metrics/pg
+
+Exit codes: 0 ok, 1 usage or config error, 2 target unreachable (up = 0 is still printed and exported), 3 an export failed.`,
     )
-    .action(async (options: CollectCommandOptions) => setExit(await collectCommand(options, io)));
+    .action(async (options: CollectCommandOptions & DestinationFlags) =>
+      setExit(await collectCommand(options, io)),
+    );
+
+  program
+    .command('replay')
+    .description('Re-send archived OTLP objects in a time range to remote-write, in time order, resumable.')
+    .requiredOption(
+      '--from <time>',
+      'start of the data time range: ISO-8601, epoch seconds, now, or -15m / -2h / -1d',
+    )
+    .requiredOption('--to <time>', 'end of the range (inclusive)', 'now')
+    .option('--target <name>', 'only this target')
+    .option(
+      '--remote-write <url>',
+      'Prometheus remote-write endpoint (default: remote_write.url in --config)',
+    )
+    .option('--archive <url>', 's3://bucket/prefix or file://DIR (default: archive.url in --config)')
+    .option('--checkpoint <file>', 'remember progress in FILE and resume from it on the next run')
+    .option('--config <file>', 'pgotel.config.yaml for remote_write auth and archive settings')
+    .addHelpText(
+      'after',
+      `
+Example:
+  pgotel replay --from 2026-11-21T10:00:00Z --to 2026-11-21T11:00:00Z --target orders-primary \\
+    --archive s3://metrics/pg --remote-write http://localhost:9090/api/v1/write --checkpoint replay.ckpt`,
+    )
+    .action(async (flags: ReplayFlags) => setExit(await replayCommand(flags, io)));
   return program;
 }
 

@@ -1,13 +1,14 @@
 import type pg from 'pg';
 import {
   applySessionSettings,
+  ConnectError,
   type ConnectionParams,
   openSession,
   type SessionSettings,
 } from '../db/connection.ts';
 import { detectServer, listDatabases, type ServerInfo } from '../db/server-info.ts';
 import { type MetricBatch, type ResourceAttributes, TIERS, type Tier } from '../model/metrics.ts';
-import { isDue } from '../queries/select.ts';
+import { isDue, pickSql } from '../queries/select.ts';
 import type { QueryDefinition, QueryLimits } from '../queries/types.ts';
 import { FamilyBuilder } from './families.ts';
 import { type QueryReport, runQuery } from './run-query.ts';
@@ -65,6 +66,8 @@ export interface CollectResult {
   readonly up: 0 | 1;
   /** Why the server was unreachable (up = 0). Names host and port, never the password. */
   readonly error?: string;
+  /** SQLSTATE when the server refused the connection, e.g. `28P01` (bad password), `3D000` (no database). */
+  readonly errorCode?: string;
   readonly server?: Omit<ServerInfo, 'relations'>;
   readonly batches: readonly { readonly tier: Tier; readonly batch: MetricBatch }[];
   readonly queries: readonly QueryReport[];
@@ -144,6 +147,7 @@ export async function collect(
     server: ServerInfo | undefined,
     databases: string[],
     error?: string,
+    errorCode?: string,
   ): CollectResult => {
     const resource = resourceOf(target, server);
     const built = outputTiers.map((tier) => ({
@@ -159,7 +163,7 @@ export async function collect(
     const selfSeries = selfFamilies.reduce((n, f) => n + f.points.length, 0);
     const batches = built.map(({ tier, families }, i) => ({
       tier,
-      batch: { resource, timeMs: startedAt, families: i === 0 ? [...selfFamilies, ...families] : families },
+      batch: { resource, timeMs: startedAt, families: i === 0 ? [...families, ...selfFamilies] : families },
     }));
     let serverInfo: Omit<ServerInfo, 'relations'> | undefined;
     if (server !== undefined) {
@@ -170,6 +174,7 @@ export async function collect(
       target: target.name,
       up,
       ...(error === undefined ? {} : { error }),
+      ...(errorCode === undefined ? {} : { errorCode }),
       ...(serverInfo === undefined ? {} : { server: serverInfo }),
       batches,
       queries: reports,
@@ -183,7 +188,8 @@ export async function collect(
   try {
     main = await openSession(target.connection, settingsOf(firstTier));
   } catch (error) {
-    return finish(0, undefined, [], error instanceof Error ? error.message : String(error));
+    const code = error instanceof ConnectError ? error.code : undefined;
+    return finish(0, undefined, [], error instanceof Error ? error.message : String(error), code);
   }
   try {
     const relations = [
@@ -245,7 +251,9 @@ export async function collect(
     for (const item of planned) {
       if (item.query.scope !== 'cluster') continue;
       const needs = item.query.requiresRelation;
-      if (needs !== undefined && !server.relations.has(needs)) deferred.push(item);
+      // A query with no SQL for this version is reported as not applicable, not as a missing relation.
+      if (needs !== undefined && !server.relations.has(needs) && pickSql(item.query, server) !== undefined)
+        deferred.push(item);
       else await run(main, server, item, undefined, mainTier);
     }
 
@@ -299,12 +307,15 @@ export async function collect(
           if (!own) await client.end().catch(() => undefined);
         }
       };
-      // The connection database goes first so its session is never idle while others wait.
-      const ordered = [
-        ...databases.filter((d) => d === server.database),
-        ...databases.filter((d) => d !== server.database),
-      ];
-      await mapLimit(ordered, Math.max(1, target.maxConnections), visit);
+      // The connection database is visited on the main session, which is then closed: at most
+      // maxConnections sessions are ever open at once, the main one included.
+      if (databases.includes(server.database)) await visit(server.database);
+      await main.end().catch(() => undefined);
+      await mapLimit(
+        databases.filter((d) => d !== server.database),
+        Math.max(1, target.maxConnections),
+        visit,
+      );
     }
     for (const item of deferred) {
       reports.push({

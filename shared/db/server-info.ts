@@ -68,7 +68,7 @@ export async function listDatabases(
   );
   const available = rows.map((r) => r.datname);
   const wanted =
-    selection.include.length > 0 ? selection.include.filter((d) => available.includes(d)) : available;
+    selection.include.length > 0 ? available.filter((d) => selection.include.includes(d)) : available;
   const excluded = new Set(selection.exclude);
   return wanted.filter((d) => !excluded.has(d));
 }

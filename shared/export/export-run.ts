@@ -1,0 +1,135 @@
+import { type ArchiveResult, archiveBatch } from '../archive/archive.ts';
+import type { ArchiveCompression } from '../archive/s3-key.ts';
+import type { ArchiveStore } from '../archive/store.ts';
+import type { MetricBatch, Tier } from '../model/metrics.ts';
+import { type RemoteWriteOptions, type RemoteWriteReport, remoteWrite } from './remote-write.ts';
+import { type TimeSeries, toTimeSeries } from './remote-write-encode.ts';
+import { labelsFromKey, seriesKey, staleMarkers } from './staleness.ts';
+
+/** Where a run's data goes; either may be absent. */
+export interface ExportDestinations {
+  readonly remoteWrite?: Omit<RemoteWriteOptions, 'deadlineMs'>;
+  readonly archive?: {
+    readonly store: ArchiveStore;
+    readonly prefix: string;
+    readonly compression: ArchiveCompression;
+  };
+}
+
+/** One run's batches and what identifies them. */
+export interface ExportRequest {
+  readonly batches: readonly { readonly tier: Tier; readonly batch: MetricBatch }[];
+  readonly cluster: string;
+  readonly target: string;
+  readonly scheduledAtMs: number;
+  /** Absolute epoch ms by which both exports must be done (the Lambda's remaining time). */
+  readonly deadlineMs: number;
+  /**
+   * Series keys (`seriesKey`) the previous run of the same target and tier exported. Those missing now get a
+   * stale marker, so Prometheus stops showing a dropped table or an ended session at once.
+   */
+  readonly previousSeries?: Partial<Record<Tier, readonly string[]>>;
+  /**
+   * Whether a metric (Prometheus name) was collected in this run. A previous series of a metric that was not
+   * (its query not due, or failed) is neither marked stale nor forgotten. @default every metric was collected
+   */
+  readonly collected?: (metricName: string) => boolean;
+}
+
+/** What the archive did: one object per tier. */
+export interface ArchiveSummary {
+  readonly ok: boolean;
+  readonly objects: readonly (ArchiveResult & { readonly tier: Tier })[];
+  readonly errors: readonly string[];
+}
+
+/** Outcome of exporting one run. */
+export interface ExportSummary {
+  readonly remoteWrite?: RemoteWriteReport & { readonly staleMarkers: number };
+  readonly archive?: ArchiveSummary;
+  /** Series keys per tier to pass as `previousSeries` to the next run of this target. */
+  readonly series: Record<Tier, string[]>;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The series of each tier, plus stale markers for what vanished since the previous run. */
+export function seriesWithStaleness(request: Omit<ExportRequest, 'deadlineMs'>): {
+  fresh: TimeSeries[];
+  stale: TimeSeries[];
+  keys: Record<Tier, string[]>;
+} {
+  const keys = { critical: [], standard: [], historical: [] } as Record<Tier, string[]>;
+  const fresh: TimeSeries[] = [];
+  const stale: TimeSeries[] = [];
+  const collected = request.collected ?? (() => true);
+  for (const { tier, batch } of request.batches) {
+    const series = toTimeSeries(batch);
+    fresh.push(...series);
+    const current = series.map((s) => seriesKey(s.labels));
+    const carried: string[] = [];
+    const candidates: string[] = [];
+    for (const key of request.previousSeries?.[tier] ?? []) {
+      const name = labelsFromKey(key)?.find((l) => l.name === '__name__')?.value;
+      if (name !== undefined && collected(name)) candidates.push(key);
+      else carried.push(key);
+    }
+    stale.push(...staleMarkers(candidates, series, batch.timeMs));
+    const currentSet = new Set(current);
+    keys[tier] = [...current, ...carried.filter((k) => !currentSet.has(k))];
+  }
+  return { fresh, stale, keys };
+}
+
+async function archiveAll(
+  request: ExportRequest,
+  archive: NonNullable<ExportDestinations['archive']>,
+): Promise<ArchiveSummary> {
+  const settled = await Promise.allSettled(
+    request.batches.map(async ({ tier, batch }) => ({
+      tier,
+      ...(await archiveBatch(archive.store, archive.prefix, batch, {
+        cluster: request.cluster,
+        target: request.target,
+        tier,
+        scheduledAtMs: request.scheduledAtMs,
+        compression: archive.compression,
+      })),
+    })),
+  );
+  const objects: (ArchiveResult & { tier: Tier })[] = [];
+  const errors: string[] = [];
+  for (const s of settled) {
+    if (s.status === 'fulfilled') objects.push(s.value);
+    else errors.push(errorMessage(s.reason));
+  }
+  return { ok: errors.length === 0, objects, errors };
+}
+
+/**
+ * Remote-writes and archives one run at the same time. Neither can sink the other: when Prometheus is down
+ * the archive is still written (and `replay` re-sends it later), and an S3 failure does not stop remote-write.
+ */
+export async function exportRun(
+  request: ExportRequest,
+  destinations: ExportDestinations,
+): Promise<ExportSummary> {
+  const { fresh, stale, keys } = seriesWithStaleness(request);
+  const remote = destinations.remoteWrite;
+  const [remoteWriteReport, archiveSummary] = await Promise.all([
+    remote === undefined
+      ? undefined
+      : remoteWrite([...fresh, ...stale], { ...remote, deadlineMs: request.deadlineMs }).then((report) => ({
+          ...report,
+          staleMarkers: stale.length,
+        })),
+    destinations.archive === undefined ? undefined : archiveAll(request, destinations.archive),
+  ]);
+  return {
+    ...(remoteWriteReport === undefined ? {} : { remoteWrite: remoteWriteReport }),
+    ...(archiveSummary === undefined ? {} : { archive: archiveSummary }),
+    series: keys,
+  };
+}

@@ -1,0 +1,372 @@
+import { readFile } from 'node:fs/promises';
+import { Agent, request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { compress } from 'snappyjs';
+import packageJson from '../../package.json' with { type: 'json' };
+import { type EncodedRequest, encodeRequests, type TimeSeries } from './remote-write-encode.ts';
+import { createSigV4Signer, type RequestSigner } from './sigv4.ts';
+
+/**
+ * The remote-write I/O shell: batches, compresses, sends with retries, and reports. It never throws
+ * for a failed send (the archive must still be written); everything is in the report.
+ */
+
+/** Authentication of the remote-write endpoint. */
+export type RemoteWriteAuth =
+  | { type: 'none' }
+  | { type: 'basic'; username: string; password: string }
+  | { type: 'bearer'; token: string }
+  | { type: 'sigv4'; region: string; service?: string; credentials?: AwsCredentialIdentityProvider };
+
+/** Options of `remoteWrite`. */
+export interface RemoteWriteOptions {
+  /** Endpoint, e.g. `http://prometheus:9090/api/v1/write`; `user:pass@` in it is used as basic auth. */
+  url: string;
+  /** @default globalThis.fetch (or an https client trusting `caFile` when that is set) */
+  fetch?: typeof fetch;
+  /** @default `pgotel/<package version>` */
+  userAgent?: string;
+  /** @default `{ type: 'none' }` */
+  auth?: RemoteWriteAuth;
+  /** PEM CA bundle for an https endpoint with a private CA; ignored when `fetch` is injected. */
+  caFile?: string;
+  /** Per-attempt timeout. @default 10000 */
+  timeoutMs?: number;
+  /** Attempts per request, first one included. @default 5 */
+  maxAttempts?: number;
+  /** Absolute epoch ms (e.g. the Lambda's remaining time): no attempt or sleep crosses it. */
+  deadlineMs: number;
+  /** @default 2000 */
+  maxSamples?: number;
+  /** Most uncompressed protobuf bytes per request. @default 1048576 */
+  maxBytes?: number;
+  /** Requests of one run in flight at once. @default 2 */
+  concurrency?: number;
+  /** @default setTimeout-based */
+  sleep?: (ms: number) => Promise<void>;
+  /** Jitter source in [0, 1). @default Math.random */
+  random?: () => number;
+}
+
+/** What a run did; `ok` when every request was accepted. */
+export interface RemoteWriteReport {
+  ok: boolean;
+  requests: number;
+  seriesSent: number;
+  samplesSent: number;
+  /** Samples of requests that were finally not accepted (rejected, or given up on). */
+  samplesRejected: number;
+  /** HTTP attempts made, retries included. */
+  attempts: number;
+  lastStatus?: number;
+  /** One line per failed request; never holds credentials. */
+  errors: string[];
+  durationMs: number;
+  /** Compressed bytes put on the wire, retries included. */
+  bytesSent: number;
+}
+
+/** Defaults of `RemoteWriteOptions`, in one place. */
+export const REMOTE_WRITE_DEFAULTS = {
+  timeoutMs: 10_000,
+  maxAttempts: 5,
+  maxSamples: 2000,
+  maxBytes: 1_048_576,
+  concurrency: 2,
+  backoffBaseMs: 250,
+  backoffCapMs: 10_000,
+} as const;
+
+const VERSION: string = typeof packageJson.version === 'string' ? packageJson.version : '0.0.0';
+
+/** `pgotel/<version>`, the default `User-Agent`. */
+export const DEFAULT_USER_AGENT = `pgotel/${VERSION}`;
+
+/** Milliseconds of a full-jitter exponential backoff before retry number `retry` (1-based). */
+export function backoffMs(retry: number, random: () => number): number {
+  const ceiling = Math.min(
+    REMOTE_WRITE_DEFAULTS.backoffCapMs,
+    REMOTE_WRITE_DEFAULTS.backoffBaseMs * 2 ** Math.max(0, retry - 1),
+  );
+  return Math.floor(random() * ceiling);
+}
+
+/** Milliseconds to wait from a `Retry-After` header (delta seconds or HTTP date), or `undefined`. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+/** The URL without `user:pass@`, and the credentials that were in it. */
+export function splitUserinfo(url: string): { url: string; username: string; password: string } {
+  const parsed = new URL(url);
+  const username = decodeURIComponent(parsed.username);
+  const password = decodeURIComponent(parsed.password);
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.toString(), username, password };
+}
+
+type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: Uint8Array; signal: AbortSignal },
+) => Promise<Response>;
+
+/** A minimal fetch over `node:https` that trusts `ca`; Node's built-in fetch takes no CA option. */
+function caFetch(ca: string): FetchLike {
+  const agent = new Agent({ ca, keepAlive: true });
+  return (url, init) =>
+    new Promise<Response>((resolve, reject) => {
+      const req = httpsRequest(
+        url,
+        { method: init.method, headers: init.headers, agent, signal: init.signal },
+        (res) => {
+          const headers = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) {
+            if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+            else if (value !== undefined) headers.set(name, value);
+          }
+          const status = res.statusCode ?? 502;
+          const body =
+            status === 204 || status === 304 ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+          resolve(new Response(body, { status, statusText: res.statusMessage ?? '', headers }));
+        },
+      );
+      req.on('error', reject);
+      req.end(init.body);
+    });
+}
+
+class Redactor {
+  private readonly secrets: string[];
+  constructor(secrets: readonly string[]) {
+    // Longest first, so a secret containing another is replaced whole.
+    this.secrets = secrets.filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
+  }
+  apply(text: string): string {
+    let out = text.replace(/\/\/[^/@\s]*@/g, '//');
+    for (const secret of this.secrets) out = out.split(secret).join('***');
+    return out;
+  }
+}
+
+/** Reads at most `limit` characters of a response body, then lets the rest go. */
+async function bodySnippet(response: Response, limit: number): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    while (text.length < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return text.slice(0, limit).replace(/\s+/g, ' ').trim();
+}
+
+function describeNetworkError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause: unknown = error.cause;
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${cause.message}` : cause.message;
+  }
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends `series` to a Prometheus remote-write 1.0 endpoint: split into requests by sample count and
+ * bytes, each protobuf-encoded and snappy-compressed, sent independently (one failed request does
+ * not stop the others). 2xx is success; 5xx, 429 and network errors are retried with full-jitter
+ * exponential backoff (or `Retry-After` on 429/503); other 4xx are final. Nothing is started, slept
+ * or left in flight past `deadlineMs`. Never throws for HTTP or network failures.
+ */
+export async function remoteWrite(
+  series: readonly TimeSeries[],
+  options: RemoteWriteOptions,
+): Promise<RemoteWriteReport> {
+  const started = Date.now();
+  const report: RemoteWriteReport = {
+    ok: true,
+    requests: 0,
+    seriesSent: 0,
+    samplesSent: 0,
+    samplesRejected: 0,
+    attempts: 0,
+    errors: [],
+    durationMs: 0,
+    bytesSent: 0,
+  };
+  const endpoint = splitUserinfo(options.url);
+  let auth: RemoteWriteAuth = options.auth ?? { type: 'none' };
+  if (auth.type === 'none' && (endpoint.username !== '' || endpoint.password !== '')) {
+    auth = { type: 'basic', username: endpoint.username, password: endpoint.password };
+  }
+  const secrets = [endpoint.password];
+  const baseHeaders: Record<string, string> = {
+    'Content-Encoding': 'snappy',
+    'Content-Type': 'application/x-protobuf',
+    'X-Prometheus-Remote-Write-Version': '0.1.0',
+    'User-Agent': options.userAgent ?? DEFAULT_USER_AGENT,
+  };
+  if (auth.type === 'basic') {
+    const encoded = Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64');
+    baseHeaders.Authorization = `Basic ${encoded}`;
+    secrets.push(auth.password, encoded);
+  } else if (auth.type === 'bearer') {
+    baseHeaders.Authorization = `Bearer ${auth.token}`;
+    secrets.push(auth.token);
+  }
+  const redactor = new Redactor(secrets);
+  const fail = (message: string): void => {
+    report.ok = false;
+    report.errors.push(redactor.apply(message));
+  };
+
+  const batches = encodeRequests(series, {
+    maxSamples: options.maxSamples ?? REMOTE_WRITE_DEFAULTS.maxSamples,
+    maxBytes: options.maxBytes ?? REMOTE_WRITE_DEFAULTS.maxBytes,
+  });
+  report.requests = batches.length;
+  if (batches.length === 0) {
+    report.durationMs = Date.now() - started;
+    return report;
+  }
+
+  let send: FetchLike;
+  let signer: RequestSigner | undefined;
+  try {
+    if (options.fetch !== undefined) send = options.fetch;
+    else if (options.caFile !== undefined) send = caFetch(await readFile(options.caFile, 'utf8'));
+    else send = fetch;
+    if (auth.type === 'sigv4') {
+      signer = await createSigV4Signer({
+        region: auth.region,
+        ...(auth.service === undefined ? {} : { service: auth.service }),
+        ...(auth.credentials === undefined ? {} : { credentials: auth.credentials }),
+      });
+    }
+  } catch (error) {
+    for (const batch of batches) report.samplesRejected += batch.samples;
+    fail(`remote-write setup failed: ${error instanceof Error ? error.message : String(error)}`);
+    report.durationMs = Date.now() - started;
+    return report;
+  }
+
+  const deadline = new AbortController();
+  const untilDeadline = options.deadlineMs - Date.now();
+  const deadlineTimer = setTimeout(
+    () => deadline.abort(new Error('deadline reached')),
+    Math.max(0, untilDeadline),
+  );
+  const timeoutMs = options.timeoutMs ?? REMOTE_WRITE_DEFAULTS.timeoutMs;
+  const maxAttempts = Math.max(1, options.maxAttempts ?? REMOTE_WRITE_DEFAULTS.maxAttempts);
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+
+  const sendBatch = async (batch: EncodedRequest, index: number): Promise<void> => {
+    const samples = batch.samples;
+    const label = `request ${index + 1}/${batches.length} (${batch.series} series, ${samples} samples) to ${redactor.apply(endpoint.url)}`;
+    const body = compress(batch.body);
+    let lastProblem = 'not attempted';
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const remaining = options.deadlineMs - Date.now();
+      if (remaining <= 0 || deadline.signal.aborted) {
+        lastProblem = `deadline reached before attempt ${attempt} (last: ${lastProblem})`;
+        break;
+      }
+      let delay: number;
+      try {
+        const headers =
+          signer === undefined
+            ? baseHeaders
+            : await signer({ url: new URL(endpoint.url), method: 'POST', headers: baseHeaders, body });
+        const signal = AbortSignal.any([
+          deadline.signal,
+          AbortSignal.timeout(Math.min(timeoutMs, remaining)),
+        ]);
+        report.attempts++;
+        report.bytesSent += body.length;
+        const response = await send(endpoint.url, { method: 'POST', headers, body, signal });
+        report.lastStatus = response.status;
+        if (response.status >= 200 && response.status < 300) {
+          await response.arrayBuffer().catch(() => undefined);
+          report.seriesSent += batch.series;
+          report.samplesSent += samples;
+          return;
+        }
+        const snippet = await bodySnippet(response, 200).catch(() => '');
+        lastProblem = `HTTP ${response.status}${snippet === '' ? '' : `: ${snippet}`}`;
+        if (response.status !== 429 && response.status < 500) {
+          report.samplesRejected += samples;
+          fail(`${label}: rejected, not retried: ${lastProblem}`);
+          return;
+        }
+        const retryAfter =
+          response.status === 429 || response.status === 503
+            ? parseRetryAfter(response.headers.get('retry-after'), Date.now())
+            : undefined;
+        delay = retryAfter ?? backoffMs(attempt, random);
+      } catch (error) {
+        const timedOut = error instanceof Error && error.name === 'TimeoutError';
+        // When the deadline clipped the attempt timeout, the two timers race: either means the deadline.
+        if (deadline.signal.aborted || (timedOut && remaining < timeoutMs)) {
+          lastProblem = `aborted at the deadline during attempt ${attempt}`;
+          break;
+        }
+        if (timedOut) {
+          lastProblem = `attempt timed out after ${Math.min(timeoutMs, remaining)} ms`;
+        } else if (error instanceof Error && error.name === 'SigV4CredentialsError') {
+          lastProblem = error.message;
+          break;
+        } else {
+          lastProblem = `network error: ${describeNetworkError(error)}`;
+        }
+        delay = backoffMs(attempt, random);
+      }
+      if (attempt === maxAttempts) {
+        lastProblem = `gave up after ${attempt} attempts: ${lastProblem}`;
+        break;
+      }
+      if (Date.now() + delay >= options.deadlineMs) {
+        lastProblem = `a ${delay} ms wait before attempt ${attempt + 1} would cross the deadline (last: ${lastProblem})`;
+        break;
+      }
+      await sleep(delay);
+    }
+    report.samplesRejected += samples;
+    fail(`${label}: ${lastProblem}`);
+  };
+
+  try {
+    let next = 0;
+    const workers = Math.min(
+      batches.length,
+      Math.max(1, options.concurrency ?? REMOTE_WRITE_DEFAULTS.concurrency),
+    );
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        while (next < batches.length) {
+          const index = next++;
+          const batch = batches[index];
+          if (batch !== undefined) await sendBatch(batch, index);
+        }
+      }),
+    );
+  } finally {
+    clearTimeout(deadlineTimer);
+  }
+  report.durationMs = Date.now() - started;
+  return report;
+}

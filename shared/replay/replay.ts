@@ -1,0 +1,221 @@
+/**
+ * Replay: re-send archived collections for a time range (after a remote-write outage, or to backfill a new
+ * Prometheus). I/O is injected: the store to read from, and `send` for the destination.
+ *
+ * Objects go out one per `send` call, oldest first, so a replayed request never mixes with fresh data
+ * (Prometheus rejects a whole request for one out-of-order sample) and each series moves forward in time.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { readArchivedObject } from '../archive/archive.ts';
+import type { ParsedArchiveKey } from '../archive/s3-key.ts';
+import { parseArchiveKey, partitionPrefixes } from '../archive/s3-key.ts';
+import type { ArchiveStore } from '../archive/store.ts';
+import type { MetricBatch } from '../model/metrics.ts';
+
+/** What `send` reports for one archive object. */
+export interface ReplaySendResult {
+  readonly ok: boolean;
+  readonly samplesSent: number;
+  readonly samplesRejected: number;
+  readonly error?: string;
+}
+
+/** Persistence of the replay position: the last key up to which everything was sent. */
+export interface ReplayCheckpoint {
+  load(): Promise<string | undefined>;
+  save(lastKey: string): Promise<void>;
+}
+
+/** Progress after each object. */
+export interface ReplayProgress {
+  readonly key: string;
+  /** 1-based position of this object among the `total` objects to send. */
+  readonly index: number;
+  readonly total: number;
+  /** Running totals. */
+  readonly samplesSent: number;
+  readonly samplesRejected: number;
+}
+
+/** Inputs of `replay`. */
+export interface ReplayOptions {
+  readonly store: ArchiveStore;
+  /** The archive's key prefix (as from `openArchiveStore`). */
+  readonly prefix: string;
+  /** Inclusive range of data time, epoch ms. */
+  readonly fromMs: number;
+  readonly toMs: number;
+  /** Only this target's objects. */
+  readonly target?: string;
+  /** Sends the batches of one object; may throw (counted as a failed object). */
+  readonly send: (batches: MetricBatch[], key: string) => Promise<ReplaySendResult>;
+  /** Resume after the last fully sent key; saved after each object while no object has failed yet. */
+  readonly checkpoint?: ReplayCheckpoint;
+  readonly onProgress?: (progress: ReplayProgress) => void;
+  /**
+   * Objects fetched ahead of the one being sent.
+   * @default 4
+   */
+  readonly prefetch?: number;
+}
+
+/** Outcome of a replay. */
+export interface ReplayReport {
+  /** Objects with data in range that were attempted (sent or failed) in this run. */
+  readonly objects: number;
+  readonly samplesSent: number;
+  readonly samplesRejected: number;
+  /** Keys that could not be read or sent, in replay order. */
+  readonly failedObjects: string[];
+  /** Why each failed object failed, in the same order. */
+  readonly errors: { readonly key: string; readonly error: string }[];
+  /** The checkpoint this run started after, if any. */
+  readonly resumedAfter?: string;
+}
+
+interface Candidate {
+  readonly key: string;
+  readonly parsed: ParsedArchiveKey;
+}
+
+type Fetched = { readonly batches: MetricBatch[] } | { readonly error: string };
+
+/**
+ * Replays every archived object whose data time lies in [fromMs, toMs]. Order: partition minute, then
+ * scheduled time, then key (data time at the precision the key carries; within an object every point
+ * shares one time). Batches whose exact time falls outside the range are not sent.
+ * A failed object is reported and replay continues; the checkpoint then stays before it, so a resumed
+ * run retries it (and re-sends what followed, which Prometheus accepts as duplicates of equal value).
+ */
+export async function replay(options: ReplayOptions): Promise<ReplayReport> {
+  const { store, fromMs, toMs } = options;
+  const resumedAfter = options.checkpoint === undefined ? undefined : await options.checkpoint.load();
+  let candidates = await listCandidates(options);
+  if (resumedAfter !== undefined) {
+    const after = parseArchiveKey(resumedAfter);
+    if (after === undefined)
+      throw new Error(`replay checkpoint ${JSON.stringify(resumedAfter)} is not an archive key`);
+    const mark: Candidate = { key: resumedAfter, parsed: after };
+    candidates = candidates.filter((c) => compareCandidates(c, mark) > 0);
+  }
+
+  const prefetch = Math.max(1, options.prefetch ?? 4);
+  const inFlight: Promise<Fetched>[] = [];
+  const fetchAt = (i: number): void => {
+    const c = candidates[i];
+    if (c !== undefined) inFlight[i] = fetchObject(store, c.key);
+  };
+  for (let i = 0; i < prefetch; i++) fetchAt(i);
+
+  let objects = 0;
+  let samplesSent = 0;
+  let samplesRejected = 0;
+  let contiguous = true;
+  const failedObjects: string[] = [];
+  const errors: { key: string; error: string }[] = [];
+  const fail = (key: string, error: string): void => {
+    failedObjects.push(key);
+    errors.push({ key, error });
+    contiguous = false;
+  };
+
+  for (const [i, candidate] of candidates.entries()) {
+    fetchAt(i + prefetch);
+    const fetched = await (inFlight[i] ?? fetchObject(store, candidate.key));
+    delete inFlight[i];
+    if ('error' in fetched) {
+      objects++;
+      fail(candidate.key, fetched.error);
+    } else {
+      const batches = fetched.batches.filter((b) => b.timeMs >= fromMs && b.timeMs <= toMs);
+      if (batches.length > 0) {
+        objects++;
+        try {
+          const result = await options.send(batches, candidate.key);
+          samplesSent += result.samplesSent;
+          samplesRejected += result.samplesRejected;
+          if (!result.ok) fail(candidate.key, result.error ?? 'send failed');
+        } catch (error) {
+          fail(candidate.key, error instanceof Error ? error.message : String(error));
+        }
+      }
+    }
+    if (contiguous) await options.checkpoint?.save(candidate.key);
+    options.onProgress?.({
+      key: candidate.key,
+      index: i + 1,
+      total: candidates.length,
+      samplesSent,
+      samplesRejected,
+    });
+  }
+
+  const report = { objects, samplesSent, samplesRejected, failedObjects, errors };
+  return resumedAfter === undefined ? report : { ...report, resumedAfter };
+}
+
+/** Lists the partitions covering the range and keeps parseable keys in range (and of the target). */
+async function listCandidates(options: ReplayOptions): Promise<Candidate[]> {
+  const firstMinute = Math.floor(options.fromMs / 60_000) * 60_000;
+  const candidates: Candidate[] = [];
+  const seen = new Set<string>();
+  for (const partition of partitionPrefixes(options.prefix, options.fromMs, options.toMs)) {
+    for await (const key of options.store.list(partition)) {
+      const parsed = parseArchiveKey(key);
+      if (parsed === undefined || seen.has(key)) continue;
+      if (parsed.timeMs < firstMinute || parsed.timeMs > options.toMs) continue;
+      if (options.target !== undefined && parsed.target !== options.target) continue;
+      seen.add(key);
+      candidates.push({ key, parsed });
+    }
+  }
+  return candidates.sort(compareCandidates);
+}
+
+function compareCandidates(a: Candidate, b: Candidate): number {
+  return (
+    a.parsed.timeMs - b.parsed.timeMs ||
+    a.parsed.scheduledAtMs - b.parsed.scheduledAtMs ||
+    (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+  );
+}
+
+/** Never rejects: a prefetched object that fails must not become an unhandled rejection. */
+async function fetchObject(store: ArchiveStore, key: string): Promise<Fetched> {
+  try {
+    return { batches: await readArchivedObject(store, key) };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * A checkpoint kept in a local file (the last fully sent key, one line). Saves are atomic
+ * (temp file + rename), so an interrupted replay leaves the previous position, not a torn one.
+ */
+export function fileCheckpoint(path: string): ReplayCheckpoint {
+  return {
+    async load() {
+      try {
+        const text = (await readFile(path, 'utf8')).trim();
+        return text === '' ? undefined : text;
+      } catch (error) {
+        if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return undefined;
+        throw error;
+      }
+    },
+    async save(lastKey) {
+      await mkdir(dirname(path), { recursive: true });
+      const temp = join(dirname(path), `.${randomUUID()}.checkpoint-tmp`);
+      try {
+        await writeFile(temp, `${lastKey}\n`);
+        await rename(temp, path);
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw error;
+      }
+    },
+  };
+}

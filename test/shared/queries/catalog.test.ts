@@ -1,0 +1,695 @@
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type CollectResult,
+  type CollectTarget,
+  collect,
+  DEFAULT_TIER_SETTINGS,
+} from '../../../shared/collect/collect.ts';
+import { parseDsn } from '../../../shared/db/connection.ts';
+import type { Tier } from '../../../shared/model/metrics.ts';
+import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';
+import type { QueryLimits } from '../../../shared/queries/types.ts';
+import { PG_MAJORS, type PgInstance, startPostgres, startReplica } from '../../helpers/postgres.ts';
+import { delay } from '../../helpers/processes.ts';
+
+/**
+ * The built-in catalog against a real server of every major in PGOTEL_PG_MAJORS, collected by a role that
+ * has nothing but pg_monitor (and the default CONNECT). Autovacuum is off so row counts and sizes only
+ * change when a test changes them.
+ */
+
+const ALL_TIERS: readonly Tier[] = ['critical', 'standard', 'historical'];
+const MONITOR_USER = 'catalog_monitor';
+const MONITOR_PASSWORD = 'monitor-Secret-7q';
+
+/** Queries that legitimately do not run on a primary of this major. */
+function expectedSkippedOnPrimary(major: number): string[] {
+  const skipped = ['replica'];
+  if (major < 14) skipped.push('session_stats', 'wal_stats', 'statements_info');
+  if (major < 16) skipped.push('io');
+  return skipped.sort();
+}
+
+function targetFor(server: PgInstance, include: readonly string[] = []): CollectTarget {
+  const connection = parseDsn(
+    `postgres://${MONITOR_USER}:${encodeURIComponent(MONITOR_PASSWORD)}@${server.host}:${server.port}/postgres`,
+  );
+  return {
+    name: `pg${server.major}`,
+    cluster: 'catalog-test',
+    environment: 'test',
+    serviceName: 'pgotel-test',
+    labels: {},
+    connection,
+    databases: { include, exclude: [] },
+    maxConnections: 2,
+    tiers: DEFAULT_TIER_SETTINGS,
+  };
+}
+
+async function collectFrom(
+  target: CollectTarget,
+  options: { tiers?: readonly Tier[]; queries?: readonly string[]; limits?: Partial<QueryLimits> } = {},
+): Promise<CollectResult> {
+  const queries =
+    options.queries === undefined
+      ? BUILTIN_QUERIES
+      : BUILTIN_QUERIES.filter((q) => options.queries?.includes(q.name));
+  return collect(
+    target,
+    { tiers: options.tiers ?? ALL_TIERS, scheduledAtMs: Date.now(), ignoreIntervals: true },
+    { queries, limits: { ...DEFAULT_LIMITS, ...options.limits } },
+  );
+}
+
+function problems(result: CollectResult): string[] {
+  return result.queries
+    .filter((r) => r.status === 'error' || (r.warnings ?? []).length > 0)
+    .map(
+      (r) =>
+        `${r.query}${r.database === undefined ? '' : `@${r.database}`}: ${r.message ?? ''} ${(r.warnings ?? []).join('; ')}`,
+    );
+}
+
+function skippedQueries(result: CollectResult): string[] {
+  return [...new Set(result.queries.filter((r) => r.status === 'skipped').map((r) => r.query))].sort();
+}
+
+/** Points of one family, across the batches of a run. */
+function points(
+  result: CollectResult,
+  name: string,
+): { attributes: Record<string, string>; value: number }[] {
+  const out: { attributes: Record<string, string>; value: number }[] = [];
+  for (const { batch } of result.batches) {
+    for (const family of batch.families) {
+      if (family.name !== name) continue;
+      for (const point of family.points)
+        out.push({ attributes: { ...point.attributes }, value: point.value });
+    }
+  }
+  return out;
+}
+
+/** The value of the series with exactly these attributes, or undefined. */
+function seriesValue(
+  result: CollectResult,
+  name: string,
+  attributes: Record<string, string>,
+): number | undefined {
+  const wanted = JSON.stringify(Object.entries(attributes).sort());
+  return points(result, name).find((p) => JSON.stringify(Object.entries(p.attributes).sort()) === wanted)
+    ?.value;
+}
+
+async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(100);
+  }
+}
+
+async function firstNumber(
+  server: PgInstance,
+  sql: string,
+  params: unknown[] = [],
+  database?: string,
+): Promise<number> {
+  const rows = await server.query<Record<string, unknown>>(sql, params, database);
+  const value = Object.values(rows[0] ?? {})[0];
+  return Number(value);
+}
+
+/**
+ * Ends a session after making its pending statistics visible: PostgreSQL 15+ flushes on request, 13 and
+ * 14 send them to the stats collector at the latest when the backend exits.
+ */
+async function endWithStats(server: PgInstance, client: pg.Client): Promise<void> {
+  if (server.major >= 15) await client.query('SELECT pg_stat_force_next_flush()');
+  await client.end();
+}
+
+describe.each(PG_MAJORS)('built-in query catalog on PostgreSQL %i', (major) => {
+  let server: PgInstance;
+  let target: CollectTarget;
+
+  beforeAll(async () => {
+    server = await startPostgres({ major, settings: { autovacuum: 'off' } });
+    await server.query(`CREATE ROLE ${MONITOR_USER} LOGIN PASSWORD '${MONITOR_PASSWORD}' IN ROLE pg_monitor`);
+    await server.query('CREATE DATABASE app');
+    await server.query('CREATE DATABASE bounds');
+    target = targetFor(server);
+  });
+
+  afterAll(async () => {
+    await server?.destroy();
+  });
+
+  it('runs every query without error for a pg_monitor-only role and skips exactly the version-dependent ones', async () => {
+    // Prepare: a table in each user database so the per-table queries have rows to map.
+    await server.query('CREATE TABLE smoke (id int PRIMARY KEY, v text)', [], 'app');
+    await server.query("INSERT INTO smoke SELECT g, 'x' FROM generate_series(1, 100) g", [], 'app');
+
+    // Act
+    const result = await collectFrom(target);
+
+    // Assess
+    expect(problems(result)).toEqual([]);
+    expect(result.up).toBe(1);
+    expect(skippedQueries(result)).toEqual(expectedSkippedOnPrimary(major));
+    expect(result.databases).toEqual(['app', 'bounds', 'postgres']);
+    expect(seriesValue(result, 'postgresql.settings.max_connections', {})).toBe(100);
+    expect(seriesValue(result, 'postgresql.replication.replicas', {})).toBe(0);
+    expect(seriesValue(result, 'postgresql.locks.blocked_sessions', { database_name: 'app' })).toBe(0);
+    expect(seriesValue(result, 'postgresql.vacuum.running', { database_name: 'app' })).toBe(0);
+    const conflictTypes = points(result, 'postgresql.database.conflicts')
+      .filter((p) => p.attributes.database_name === 'app')
+      .map((p) => p.attributes.conflict_type)
+      .sort();
+    const expectedTypes = ['bufferpin', 'deadlock', 'lock', 'snapshot', 'tablespace'];
+    if (major >= 16) expectedTypes.unshift('active_logicalslot');
+    expect(conflictTypes).toEqual(expectedTypes);
+    // Template databases are left out of the per-database statistics but not of wraparound.
+    expect(
+      points(result, 'postgresql.database.size')
+        .map((p) => p.attributes.database_name)
+        .sort(),
+    ).toEqual(['app', 'bounds', 'postgres']);
+    expect(
+      seriesValue(result, 'postgresql.database.xid_age', { database_name: 'template0' }),
+    ).toBeGreaterThan(0);
+  });
+
+  it('reports each database size as pg_database_size', async () => {
+    // Act
+    const result = await collectFrom(target, { tiers: ['standard'], queries: ['database_stats'] });
+    const expected = await server.query<{ datname: string; size: string }>(
+      `SELECT datname, pg_database_size(datname) AS size FROM pg_database WHERE datname IN ('app', 'bounds', 'postgres')`,
+    );
+
+    // Assess
+    expect(problems(result)).toEqual([]);
+    for (const row of expected) {
+      expect(seriesValue(result, 'postgresql.database.size', { database_name: row.datname })).toBe(
+        Number(row.size),
+      );
+    }
+  });
+
+  it('reports live rows, dead rows and modifications of a table', async () => {
+    // Prepare
+    const n = 3000;
+    const k = 1200; // over the 1000 dead rows the seed's bloat and dead-tuple queries require
+    const client = await server.client('app');
+    await client.query('CREATE TABLE churn (id int PRIMARY KEY, payload text)');
+    await client.query("INSERT INTO churn SELECT g, repeat('p', 50) FROM generate_series(1, $1) g", [n]);
+    await client.query('DELETE FROM churn WHERE id <= $1', [k]);
+    await endWithStats(server, client);
+    await waitFor('table statistics of churn', async () => {
+      const dead = await firstNumber(
+        server,
+        "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'churn'",
+        [],
+        'app',
+      );
+      return dead === k;
+    });
+
+    // Act
+    const result = await collectFrom(target, { tiers: ['historical'] });
+
+    // Assess
+    expect(problems(result)).toEqual([]);
+    const table = { database_name: 'app', schema_name: 'public', table_name: 'churn' };
+    expect(seriesValue(result, 'postgresql.table.rows', table)).toBe(n - k);
+    expect(seriesValue(result, 'postgresql.table.dead_rows', table)).toBe(k);
+    expect(seriesValue(result, 'postgresql.table.modifications', { ...table, operation: 'insert' })).toBe(n);
+    expect(seriesValue(result, 'postgresql.table.modifications', { ...table, operation: 'delete' })).toBe(k);
+    expect(seriesValue(result, 'postgresql.table.modifications', { ...table, operation: 'update' })).toBe(0);
+    expect(seriesValue(result, 'postgresql.table.vacuum', { ...table, vacuum_type: 'manual' })).toBe(0);
+    expect(seriesValue(result, 'postgresql.table.last_vacuum_age', table)).toBeUndefined();
+    expect(seriesValue(result, 'postgresql.table.size', table)).toBe(
+      await firstNumber(server, "SELECT pg_total_relation_size('churn')", [], 'app'),
+    );
+    expect(
+      seriesValue(result, 'custom.table.bloat', { database_name: 'app', schema: 'public', table: 'churn' }),
+    ).toBe(Math.round((10000 * k) / n) / 100);
+    const standard = await collectFrom(target, { tiers: ['standard'], queries: ['vacuum_dead_tuples'] });
+    expect(
+      seriesValue(standard, 'postgresql.vacuum.dead_tuples', {
+        database_name: 'app',
+        schemaname: 'public',
+        tablename: 'churn',
+      }),
+    ).toBe(k);
+  });
+
+  it('counts index scans on a known index', async () => {
+    // Prepare
+    const lookups = 7;
+    await server.query('CREATE TABLE lookup (id int PRIMARY KEY, v int)', [], 'app');
+    await server.query('INSERT INTO lookup SELECT g, g * 2 FROM generate_series(1, 1000) g', [], 'app');
+    const client = await server.client('app');
+    await client.query('SET enable_seqscan = off');
+    await client.query('SET enable_bitmapscan = off');
+    for (let i = 1; i <= lookups; i++) await client.query('SELECT v FROM lookup WHERE id = $1', [i * 10]);
+    await endWithStats(server, client);
+    await waitFor('index statistics of lookup_pkey', async () => {
+      const scans = await firstNumber(
+        server,
+        "SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'lookup_pkey'",
+        [],
+        'app',
+      );
+      return scans >= lookups;
+    });
+
+    // Act
+    const result = await collectFrom(target, {
+      tiers: ['historical'],
+      queries: ['table_stats', 'index_stats'],
+    });
+
+    // Assess
+    expect(problems(result)).toEqual([]);
+    const index = {
+      database_name: 'app',
+      schema_name: 'public',
+      table_name: 'lookup',
+      index_name: 'lookup_pkey',
+    };
+    expect(seriesValue(result, 'postgresql.index.scans', index)).toBe(lookups);
+    expect(seriesValue(result, 'postgresql.index.tuples', { ...index, operation: 'fetched' })).toBe(lookups);
+    expect(
+      seriesValue(result, 'postgresql.table.scans', {
+        database_name: 'app',
+        schema_name: 'public',
+        table_name: 'lookup',
+        scan_type: 'index',
+      }),
+    ).toBe(lookups);
+    expect(seriesValue(result, 'postgresql.index.size', index)).toBe(
+      await firstNumber(server, "SELECT pg_relation_size('lookup_pkey')", [], 'app'),
+    );
+  });
+
+  it('counts commits', async () => {
+    // Prepare
+    const m = 25;
+    const before = await collectFrom(target, { tiers: ['standard'], queries: ['database_stats'] });
+    const commitsBefore = seriesValue(before, 'postgresql.database.transactions', {
+      database_name: 'app',
+      transaction_type: 'commit',
+    });
+    expect(commitsBefore).toBeTypeOf('number');
+    const client = await server.client('app');
+    for (let i = 0; i < m; i++) await client.query('SELECT 1');
+    await endWithStats(server, client);
+    const target0 = (commitsBefore ?? 0) + m;
+    await waitFor('commits of app', async () => {
+      const commits = await firstNumber(
+        server,
+        "SELECT xact_commit FROM pg_stat_database WHERE datname = 'app'",
+      );
+      return commits >= target0;
+    });
+
+    // Act
+    const after = await collectFrom(target, { tiers: ['standard'], queries: ['database_stats'] });
+
+    // Assess
+    const commitsAfter = seriesValue(after, 'postgresql.database.transactions', {
+      database_name: 'app',
+      transaction_type: 'commit',
+    });
+    expect((commitsAfter ?? 0) - (commitsBefore ?? 0)).toBeGreaterThanOrEqual(m);
+  });
+
+  it('shows a session blocked by a lock, the open transaction and the long-running statement', async () => {
+    // Prepare: A holds an exclusive lock in an open transaction, B waits for it.
+    const seconds = 2;
+    await server.query('CREATE TABLE locked (id int)', [], 'app');
+    const holder = await server.client('app');
+    const waiter = await server.client('app');
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE locked IN ACCESS EXCLUSIVE MODE');
+      const heldSince = Date.now();
+      const waiterPid = (await waiter.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      const blocked = waiter.query('SELECT * FROM locked').catch((error: unknown) => error);
+      await waitFor('the waiter to wait for the lock', async () => {
+        const rows = await server.query<{ t: string | null }>(
+          'SELECT wait_event_type AS t FROM pg_stat_activity WHERE pid = $1',
+          [waiterPid],
+        );
+        return rows[0]?.t === 'Lock';
+      });
+      const waitingSince = Date.now();
+      const waitUntil = Math.max(heldSince, waitingSince) + seconds * 1000;
+      await delay(Math.max(0, waitUntil - Date.now()) + 50);
+
+      // Act
+      const result = await collectFrom(target, { tiers: ['critical'], limits: { longRunningSeconds: 1 } });
+
+      // Assess
+      expect(problems(result)).toEqual([]);
+      expect(
+        seriesValue(result, 'postgresql.connections.waiting', {
+          database_name: 'app',
+          wait_event_type: 'Lock',
+          wait_event: 'relation',
+        }),
+      ).toBe(1);
+      expect(
+        seriesValue(result, 'postgresql.locks.waiting_sessions', {
+          wait_event_type: 'Lock',
+          wait_event: 'relation',
+        }),
+      ).toBe(1);
+      expect(seriesValue(result, 'postgresql.locks.blocked_sessions', { database_name: 'app' })).toBe(1);
+      expect(seriesValue(result, 'postgresql.locks.blocked_sessions', { database_name: 'postgres' })).toBe(0);
+      const app = { database_name: 'app', user_name: 'postgres' };
+      expect(seriesValue(result, 'postgresql.connections.active', app)).toBe(1);
+      expect(seriesValue(result, 'postgresql.connections.idle_in_transaction', app)).toBe(1);
+      expect(seriesValue(result, 'postgresql.connections.idle', app)).toBe(0);
+      expect(
+        seriesValue(result, 'postgresql.database.connections', {
+          database_name: 'app',
+          connection_state: 'active',
+        }),
+      ).toBe(1);
+      expect(
+        seriesValue(result, 'postgresql.database.connections', {
+          database_name: 'app',
+          connection_state: 'idle in transaction',
+        }),
+      ).toBe(1);
+      expect(
+        seriesValue(result, 'postgresql.transactions.max_duration', { database_name: 'app' }),
+      ).toBeGreaterThanOrEqual(seconds);
+      expect(
+        seriesValue(result, 'postgresql.queries.max_duration', { database_name: 'app' }),
+      ).toBeGreaterThanOrEqual(seconds);
+      expect(
+        seriesValue(result, 'custom.query.long_running', { user: 'postgres', query_state: 'active' }),
+      ).toBeGreaterThanOrEqual(seconds);
+      expect(
+        seriesValue(result, 'custom.query.long_running', {
+          user: 'postgres',
+          query_state: 'idle in transaction',
+        }),
+      ).toBeGreaterThanOrEqual(seconds);
+      // The collector's own session is never counted.
+      expect(
+        points(result, 'postgresql.connections.active').filter(
+          (p) => p.attributes.user_name === MONITOR_USER,
+        ),
+      ).toEqual([]);
+
+      await holder.query('ROLLBACK');
+      expect(await blocked).toMatchObject({ rowCount: 0 });
+    } finally {
+      await holder.end();
+      await waiter.end();
+    }
+  });
+
+  it('skips a table another session holds in ACCESS EXCLUSIVE mode instead of failing on lock_timeout', async () => {
+    // Prepare
+    await server.query('CREATE TABLE busy (id int PRIMARY KEY)', [], 'bounds');
+    await server.query('CREATE TABLE calm (id int PRIMARY KEY)', [], 'bounds');
+    const holder = await server.client('bounds');
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE busy IN ACCESS EXCLUSIVE MODE');
+
+      // Act
+      const result = await collectFrom(targetFor(server, ['bounds']), {
+        tiers: ['historical'],
+        queries: ['table_stats', 'index_stats'],
+      });
+
+      // Assess
+      expect(problems(result)).toEqual([]);
+      const tables = points(result, 'postgresql.table.size').map((p) => p.attributes.table_name);
+      expect(tables).toContain('calm');
+      expect(tables).not.toContain('busy');
+      const indexes = points(result, 'postgresql.index.size').map((p) => p.attributes.index_name);
+      expect(indexes).toContain('calm_pkey');
+      expect(indexes).not.toContain('busy_pkey');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+      await server.query('DROP TABLE busy, calm', [], 'bounds');
+    }
+  });
+
+  it('bounds per-table and per-index series by size, schema and count', async () => {
+    // Prepare: eight tables of strictly increasing size, the two largest in schema "archive".
+    await server.query('CREATE SCHEMA archive', [], 'bounds');
+    for (let i = 1; i <= 8; i++) {
+      const name = i >= 7 ? `archive.b${i}` : `public.b${i}`;
+      await server.query(`CREATE TABLE ${name} (id int PRIMARY KEY, pad text)`, [], 'bounds');
+      await server.query(
+        `INSERT INTO ${name} SELECT g, repeat('x', 200) FROM generate_series(1, $1) g`,
+        [i * 300],
+        'bounds',
+      );
+    }
+    const sizes = await server.query<{ schema: string; name: string; size: string }>(
+      `SELECT n.nspname AS schema, c.relname AS name, pg_total_relation_size(c.oid) AS size
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r' AND n.nspname IN ('public', 'archive')
+        ORDER BY 3 DESC`,
+      [],
+      'bounds',
+    );
+    const only = targetFor(server, ['bounds']);
+    const tablesOf = (result: CollectResult) =>
+      points(result, 'postgresql.table.size')
+        .map((p) => ({
+          schema: p.attributes.schema_name,
+          name: p.attributes.table_name,
+          size: String(p.value),
+        }))
+        .sort((a, b) => Number(b.size) - Number(a.size));
+    const historical = { tiers: ['historical'] as const, queries: ['table_stats', 'index_stats'] };
+
+    // Act
+    const top5 = await collectFrom(only, { ...historical, limits: { maxTables: 5, maxIndexes: 2 } });
+    const noArchive = await collectFrom(only, {
+      ...historical,
+      limits: { maxTables: 5, excludeSchemas: ['archive'] },
+    });
+    const archiveOnly = await collectFrom(only, { ...historical, limits: { includeSchemas: ['archive'] } });
+    const thirdSize = Number(sizes[2]?.size);
+    const bigOnly = await collectFrom(only, { ...historical, limits: { minRelationSizeBytes: thirdSize } });
+
+    // Assess
+    for (const result of [top5, noArchive, archiveOnly, bigOnly]) expect(problems(result)).toEqual([]);
+    expect(tablesOf(top5)).toEqual(sizes.slice(0, 5));
+    expect(points(top5, 'postgresql.index.size').map((p) => p.attributes.index_name)).toEqual([
+      'b8_pkey',
+      'b7_pkey',
+    ]);
+    expect(tablesOf(noArchive)).toEqual(sizes.filter((s) => s.schema === 'public').slice(0, 5));
+    expect(tablesOf(archiveOnly)).toEqual(sizes.filter((s) => s.schema === 'archive'));
+    expect(tablesOf(bigOnly)).toEqual(sizes.slice(0, 3));
+  });
+
+  it('measures a large never-analyzed table that the size estimate ranks last', async () => {
+    // Prepare: 30 analyzed one-row tables outrank (by estimate) a never-analyzed table holding 5000 rows.
+    await server.query('CREATE DATABASE estimates');
+    await server.query(
+      `DO $$ BEGIN FOR i IN 1..30 LOOP
+         EXECUTE format('CREATE TABLE small%s (id int PRIMARY KEY)', i);
+         EXECUTE format('INSERT INTO small%s VALUES (1)', i);
+       END LOOP; END $$`,
+      [],
+      'estimates',
+    );
+    await server.query('ANALYZE', [], 'estimates');
+    const client = await server.client('estimates');
+    await client.query('CREATE TABLE fresh_big (id int PRIMARY KEY, pad text)');
+    await client.query("INSERT INTO fresh_big SELECT g, repeat('y', 100) FROM generate_series(1, 5000) g");
+    await endWithStats(server, client);
+    await waitFor('insert statistics of fresh_big', async () => {
+      const inserted = await firstNumber(
+        server,
+        "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'fresh_big'",
+        [],
+        'estimates',
+      );
+      return inserted === 5000;
+    });
+    const estimate = await server.query<{ relpages: number }>(
+      "SELECT relpages FROM pg_class WHERE relname = 'fresh_big'",
+      [],
+      'estimates',
+    );
+    expect(estimate).toEqual([{ relpages: 0 }]);
+
+    // Act
+    const result = await collectFrom(targetFor(server, ['estimates']), {
+      tiers: ['historical'],
+      queries: ['table_stats', 'index_stats'],
+      limits: { maxTables: 2, maxIndexes: 1 },
+    });
+
+    // Assess
+    expect(problems(result)).toEqual([]);
+    const tables = points(result, 'postgresql.table.size');
+    expect(tables.map((p) => p.attributes.table_name)).toHaveLength(2);
+    expect(tables[0]?.attributes.table_name).toBe('fresh_big');
+    expect(tables[0]?.value).toBe(
+      await firstNumber(server, "SELECT pg_total_relation_size('fresh_big')", [], 'estimates'),
+    );
+    expect(points(result, 'postgresql.index.size').map((p) => p.attributes.index_name)).toEqual([
+      'fresh_big_pkey',
+    ]);
+  });
+
+  it('reports pg_stat_statements top-N with exact call counts', async () => {
+    // Prepare
+    const calls = 6;
+    const client = await server.client('postgres');
+    await client.query('SELECT pg_stat_statements_reset()');
+    for (let i = 0; i < calls; i++) await client.query('SELECT pg_sleep(0.05)');
+    await client.end();
+
+    // Act
+    const result = await collectFrom(target, {
+      tiers: ['standard'],
+      queries: ['statements'],
+      limits: { maxStatements: 3 },
+    });
+
+    // Assess
+    expect(problems(result)).toEqual([]);
+    const series = points(result, 'postgresql.statements.calls');
+    expect(series).toHaveLength(3);
+    const sleep = series.find((p) => p.attributes.query === 'SELECT pg_sleep($1)');
+    expect(sleep?.value).toBe(calls);
+    expect(sleep?.attributes).toMatchObject({ database_name: 'postgres', user_name: 'postgres' });
+    const execTime = seriesValue(result, 'postgresql.statements.exec_time', sleep?.attributes ?? {});
+    expect(execTime).toBeGreaterThanOrEqual(calls * 0.05);
+    expect(seriesValue(result, 'postgresql.statements.tracked', {})).toBeGreaterThanOrEqual(3);
+  });
+
+  it('masks passwords in statement texts', async () => {
+    // Prepare
+    await server.query("CREATE ROLE masked_role LOGIN PASSWORD 'Leak-Me-Not-42'");
+
+    // Act
+    const result = await collectFrom(target, {
+      tiers: ['standard'],
+      queries: ['statements'],
+      limits: { maxStatements: 1000 },
+    });
+
+    // Assess
+    expect(problems(result)).toEqual([]);
+    const texts = points(result, 'postgresql.statements.calls').map((p) => p.attributes.query ?? '');
+    expect(texts).toContain('CREATE ROLE masked_role LOGIN PASSWORD ***');
+    expect(texts.filter((t) => t.includes('Leak-Me-Not') || t.includes(MONITOR_PASSWORD))).toEqual([]);
+  });
+
+  it('counts a requested checkpoint', async () => {
+    // Prepare
+    const checkpoints = (result: CollectResult) =>
+      seriesValue(result, 'postgresql.bgwriter.checkpoints', { type: 'requested' });
+    const before = checkpoints(await collectFrom(target, { tiers: ['standard'], queries: ['checkpointer'] }));
+    expect(before).toBeTypeOf('number');
+
+    // Act
+    await server.query('CHECKPOINT');
+    let after: number | undefined;
+    await waitFor('the checkpoint to be counted', async () => {
+      after = checkpoints(await collectFrom(target, { tiers: ['standard'], queries: ['checkpointer'] }));
+      return (after ?? 0) > (before ?? 0);
+    });
+
+    // Assess
+    expect((after ?? 0) - (before ?? 0)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reports WAL positions and replication slot lag between direct readings', async () => {
+    // Prepare
+    await server.query("SELECT pg_create_physical_replication_slot('catalog_phys', true)");
+    try {
+      const lagSql =
+        "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) FROM pg_replication_slots WHERE slot_name = 'catalog_phys'";
+      const lagBefore = await firstNumber(server, lagSql);
+      const walBefore = await firstNumber(server, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')");
+
+      // Act
+      const result = await collectFrom(target, {
+        tiers: ['critical'],
+        queries: ['wal', 'replication_slots'],
+      });
+      const lagAfter = await firstNumber(server, lagSql);
+      const walAfter = await firstNumber(server, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')");
+
+      // Assess
+      expect(problems(result)).toEqual([]);
+      const slot = { slot_name: 'catalog_phys', slot_type: 'physical', active: 'false' };
+      const lag = seriesValue(result, 'postgresql.replication_slot.lag_bytes', slot);
+      expect(lag).toBeGreaterThanOrEqual(lagBefore);
+      expect(lag).toBeLessThanOrEqual(lagAfter);
+      expect(seriesValue(result, 'postgresql.replication_slot.confirmed_lag_bytes', slot)).toBeUndefined();
+      const wal = seriesValue(result, 'postgresql.wal.bytes_generated', { server_role: 'primary' });
+      expect(wal).toBeGreaterThanOrEqual(walBefore);
+      expect(wal).toBeLessThanOrEqual(walAfter);
+    } finally {
+      await server.query("SELECT pg_drop_replication_slot('catalog_phys')");
+    }
+  });
+
+  // Last: making a replica restarts the primary.
+  it('runs the replica variants on a streaming standby', async () => {
+    // Prepare
+    const replica = await startReplica(server, { applicationName: 'catalog_standby' });
+    try {
+      await waitFor('the standby to replay everything it received', async () => {
+        const rows = await replica.query<{ same: boolean }>(
+          'SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() AS same',
+        );
+        return rows[0]?.same === true;
+      });
+
+      // Act
+      const onReplica = await collectFrom(targetFor(replica));
+      const onPrimary = await collectFrom(target, { tiers: ['critical'], queries: ['replication'] });
+
+      // Assess
+      expect(problems(onReplica)).toEqual([]);
+      expect(problems(onPrimary)).toEqual([]);
+      const skipped = expectedSkippedOnPrimary(major).filter((q) => q !== 'replica');
+      expect(skippedQueries(onReplica)).toEqual(skipped);
+      expect(onReplica.server?.role).toBe('replica');
+      expect(seriesValue(onReplica, 'postgresql.wal_receiver.connected', { replica_name: 'replica' })).toBe(
+        1,
+      );
+      expect(seriesValue(onReplica, 'postgresql.replication.lag_seconds', { replica_name: 'replica' })).toBe(
+        0,
+      );
+      expect(
+        seriesValue(onReplica, 'postgresql.replication.replay_lag_bytes_local', { replica_name: 'replica' }),
+      ).toBe(0);
+      expect(points(onReplica, 'postgresql.wal.bytes_generated').map((p) => p.attributes)).toEqual([
+        { server_role: 'replica' },
+      ]);
+      expect(seriesValue(onReplica, 'postgresql.replication.replicas', {})).toBe(0);
+      expect(seriesValue(onPrimary, 'postgresql.replication.replicas', {})).toBe(1);
+      const standby = { application_name: 'catalog_standby', client_addr: '127.0.0.1', state: 'streaming' };
+      expect(seriesValue(onPrimary, 'postgresql.replication.lag', standby)).toBeGreaterThanOrEqual(0);
+      expect(
+        seriesValue(onPrimary, 'postgresql.replication.replay_lag_bytes', standby),
+      ).toBeGreaterThanOrEqual(0);
+    } finally {
+      await replica.destroy();
+    }
+  });
+});
