@@ -3,8 +3,8 @@ import type { ArchiveCompression } from '../archive/s3-key.ts';
 import type { ArchiveStore } from '../archive/store.ts';
 import type { MetricBatch, Tier } from '../model/metrics.ts';
 import { type RemoteWriteOptions, type RemoteWriteReport, remoteWrite } from './remote-write.ts';
-import { type TimeSeries, toTimeSeries } from './remote-write-encode.ts';
-import { labelsFromKey, seriesKey, staleMarkers } from './staleness.ts';
+import { staleNaN, type TimeSeries, toTimeSeriesWithKeys } from './remote-write-encode.ts';
+import { labelsFromKey } from './staleness.ts';
 
 /** Where a run's data goes; either may be absent. */
 export interface ExportDestinations {
@@ -66,19 +66,30 @@ export function seriesWithStaleness(request: Omit<ExportRequest, 'deadlineMs'>):
   const stale: TimeSeries[] = [];
   const collected = request.collected ?? (() => true);
   for (const { tier, batch } of request.batches) {
-    const series = toTimeSeries(batch);
-    fresh.push(...series);
-    const current = series.map((s) => seriesKey(s.labels));
-    const carried: string[] = [];
-    const candidates: string[] = [];
-    for (const key of request.previousSeries?.[tier] ?? []) {
-      const name = labelsFromKey(key)?.find((l) => l.name === '__name__')?.value;
-      if (name !== undefined && collected(name)) candidates.push(key);
-      else carried.push(key);
+    const { series, keys: current } = toTimeSeriesWithKeys(batch);
+    for (const s of series) fresh.push(s);
+    const previous = request.previousSeries?.[tier] ?? [];
+    if (previous.length === 0) {
+      keys[tier] = current;
+      continue;
     }
-    stale.push(...staleMarkers(candidates, series, batch.timeMs));
-    const currentSet = new Set(current);
-    keys[tier] = [...current, ...carried.filter((k) => !currentSet.has(k))];
+    // A previous key that is live again needs nothing: in steady state that is nearly all of them, so
+    // only the vanished ones are decoded.
+    const live = new Set(current);
+    const marked = new Set<string>();
+    const carried: string[] = [];
+    for (const key of previous) {
+      if (live.has(key)) continue;
+      const labels = labelsFromKey(key);
+      const name = labels?.find((l) => l.name === '__name__')?.value;
+      if (labels === undefined || name === undefined || !collected(name)) {
+        carried.push(key);
+      } else if (!marked.has(key)) {
+        marked.add(key);
+        stale.push({ labels, samples: [{ value: staleNaN(), timestampMs: batch.timeMs }] });
+      }
+    }
+    keys[tier] = carried.length === 0 ? current : current.concat(carried);
   }
   return { fresh, stale, keys };
 }

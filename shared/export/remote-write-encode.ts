@@ -75,6 +75,9 @@ function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+const sanitizedKeys: string[] = [];
+const sanitizedNames: string[] = [];
+
 /**
  * Sanitises and merges one level of attributes (resource or point) into `names`/`values` (reused
  * scratch arrays), sorted by name; returns how many. Two keys that sanitise to one name have their
@@ -84,10 +87,20 @@ function compareNames(a: string, b: string): number {
  */
 function normaliseLevel(attributes: Attributes, names: string[], values: string[], keys: string[]): number {
   let n = 0;
+  let k = 0;
   for (const key of Object.keys(attributes)) {
     const value = attributes[key];
+    // Points of a family usually repeat the previous point's keys: sanitise each distinct key once.
+    let name: string;
+    if (sanitizedKeys[k] === key) {
+      name = sanitizedNames[k] ?? '';
+    } else {
+      name = sanitizeLabelName(key);
+      sanitizedKeys[k] = key;
+      sanitizedNames[k] = name;
+    }
+    k++;
     if (typeof value !== 'string' || value === '') continue;
-    const name = sanitizeLabelName(key);
     if (name === '') continue;
     // Insertion sort by (name, key): a level holds a handful of attributes.
     let i = n;
@@ -166,21 +179,123 @@ export function toTimeSeries(batch: MetricBatch, options: ToTimeSeriesOptions = 
   return out;
 }
 
+/**
+ * `toTimeSeries` plus the identity key of every series: `keys[i]` is exactly `seriesKey(series[i].labels)`
+ * (staleness.ts), built from per-label pieces made once per batch, family or distinct value instead of once
+ * per series.
+ */
+export function toTimeSeriesWithKeys(
+  batch: MetricBatch,
+  options: ToTimeSeriesOptions = {},
+): { series: TimeSeries[]; keys: string[] } {
+  const series: TimeSeries[] = [];
+  const keys: string[] = [];
+  buildSeries(batch, options, series, undefined, keys);
+  return { series, keys };
+}
+
 // Point-level scratch space, reused for every point (the builder is synchronous).
 const pointNames: string[] = [];
 const pointValues: string[] = [];
 const pointKeys: string[] = [];
+const labelScratch: Label[] = [];
+const fragScratch: string[] = [];
+
+/**
+ * `JSON.stringify` of one string, without its cost for the usual label text (printable ASCII
+ * without `"` or `\`), which needs no escaping. The result is always exactly `JSON.stringify(text)`.
+ */
+export function jsonString(text: string): string {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return JSON.stringify(text);
+  }
+  return `"${text}"`;
+}
+
+/** The part of a series key (`seriesKey`) one label contributes: `"name","value"`. */
+export function labelKeyPart(name: string, value: string): string {
+  return `${jsonString(name)},${jsonString(value)}`;
+}
+
+/** FNV-1a over a label's name and value: input to the de-duplication table, never persisted. */
+function hashLabel(name: string, value: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ 0x10000, 0x01000193); // no UTF-16 unit is 0x10000: the boundary cannot be faked
+  for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+function mix(hash: number, h: number): number {
+  const x = Math.imul(hash ^ h, 0x9e3779b1);
+  return (x << 13) | (x >>> 19);
+}
+
+function sameLabels(a: readonly Label[], b: readonly Label[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Label;
+    const y = b[i] as Label;
+    if (x !== y && (x.name !== y.name || x.value !== y.value)) return false;
+  }
+  return true;
+}
+
+/**
+ * The label sets seen so far in a batch: an open-addressing table of series indices keyed by a hash of the
+ * labels, every hit confirmed by comparing the labels, so no identity string is built per point.
+ */
+class SeriesSet {
+  private readonly slots: Int32Array;
+  private readonly hashes: Int32Array;
+  private readonly mask: number;
+
+  constructor(capacity: number) {
+    let size = 16;
+    while (size < capacity * 2) size *= 2;
+    this.slots = new Int32Array(size);
+    this.hashes = new Int32Array(size);
+    this.mask = size - 1;
+  }
+
+  /** Records `labels` as series `index` of `series` unless an equal label set is already there. */
+  add(hash: number, labels: readonly Label[], series: readonly TimeSeries[], index: number): boolean {
+    const h = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+    let slot = (h ^ (h >>> 13)) & this.mask;
+    for (;;) {
+      const entry = this.slots[slot] ?? 0;
+      if (entry === 0) {
+        this.slots[slot] = index + 1;
+        this.hashes[slot] = hash;
+        return true;
+      }
+      if (this.hashes[slot] === hash && sameLabels((series[entry - 1] as TimeSeries).labels, labels)) return false;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+}
 
 function buildSeries(
   batch: MetricBatch,
   options: ToTimeSeriesOptions,
   out: TimeSeries[],
   onFamily?: (family: MetricFamily, name: string, start: number, end: number) => void,
+  keys?: string[],
 ): void {
   const resLabels = resourceLabels(batch.resource);
   const resCount = resLabels.length;
+  const resParts = keys === undefined ? [] : resLabels.map((l) => labelKeyPart(l.name, l.value));
   const timestampMs = batch.timeMs;
-  const seen = new Set<string>();
+  let points = 0;
+  for (const family of batch.families) points += family.points.length;
+  const seen = new SeriesSet(points);
+  // The label objects made for the previous point, by position among its own labels: consecutive points
+  // often share values (schema, database), and a shared object is measured and written once by the encoder.
+  const prevOwn: Label[] = [];
+  const prevHash: number[] = [];
+  const prevPart: string[] = [];
 
   for (const family of batch.families) {
     let metricName: string;
@@ -192,48 +307,86 @@ function buildSeries(
       continue;
     }
     const nameLabel: Label = { name: '__name__', value: metricName };
+    const nameHash = hashLabel('__name__', metricName);
+    const namePart = keys === undefined ? '' : labelKeyPart('__name__', metricName);
     const start = out.length;
 
     for (const point of family.points) {
       const ownCount = normaliseLevel(point.attributes, pointNames, pointValues, pointKeys);
-      const labels: Array<{ name: string; value: string }> = [];
-      // Resource labels are shared objects, the same for the whole batch: the identity key needs only the others.
-      let key = metricName;
+      let hash = nameHash;
+      let n = 0;
       let r = 0;
       let p = 0;
       let named = false;
       while (r < resCount || p < ownCount) {
         const res = resLabels[r];
         let label: Label;
+        let part = '';
         if (res !== undefined && (p >= ownCount || res.name < (pointNames[p] ?? ''))) {
           label = res;
+          if (keys !== undefined) part = resParts[r] ?? '';
           r++;
         } else {
           const ownName = pointNames[p] ?? '';
           const ownValue = pointValues[p] ?? '';
-          p++;
-          if (res !== undefined && res.name === ownName) r++; // the point attribute wins
-          if (res !== undefined && res.name === ownName && res.value === ownValue) {
-            label = res;
+          if (res !== undefined && res.name === ownName) {
+            r++; // the point attribute wins
+            if (res.value === ownValue) {
+              p++;
+              label = res;
+              if (keys !== undefined) part = resParts[r - 1] ?? '';
+              if (!named && label.name > '__name__') {
+                labelScratch[n] = nameLabel;
+                fragScratch[n++] = namePart;
+                named = true;
+              }
+              labelScratch[n] = label;
+              fragScratch[n++] = part;
+              continue;
+            }
+          }
+          const prev = prevOwn[p];
+          if (prev !== undefined && prev.name === ownName && prev.value === ownValue) {
+            label = prev;
+            hash = mix(hash, prevHash[p] ?? 0);
+            if (keys !== undefined) part = prevPart[p] ?? '';
           } else {
             label = { name: ownName, value: ownValue };
-            key += `\u0000${ownName}\u0000${ownValue.length}:${ownValue}`;
+            const h = hashLabel(ownName, ownValue);
+            hash = mix(hash, h);
+            prevOwn[p] = label;
+            prevHash[p] = h;
+            if (keys !== undefined) {
+              part = labelKeyPart(ownName, ownValue);
+              prevPart[p] = part;
+            }
           }
+          p++;
         }
         // Sanitised names never start with `_`, so `__name__` never collides; it sorts after uppercase.
         if (!named && label.name > '__name__') {
-          labels.push(nameLabel);
+          labelScratch[n] = nameLabel;
+          fragScratch[n++] = namePart;
           named = true;
         }
-        labels.push(label);
+        labelScratch[n] = label;
+        fragScratch[n++] = part;
       }
-      if (!named) labels.push(nameLabel);
-      if (seen.has(key)) {
+      if (!named) {
+        labelScratch[n] = nameLabel;
+        fragScratch[n++] = namePart;
+      }
+      const labels = labelScratch.slice(0, n);
+      if (!seen.add(hash, labels, out, out.length)) {
         options.onDrop?.('duplicate-series', family);
         continue;
       }
-      seen.add(key);
       out.push({ labels, samples: [{ value: point.value, timestampMs }] });
+      if (keys !== undefined) {
+        let key = `[${fragScratch[0] ?? ''}`;
+        for (let i = 1; i < n; i++) key += `,${fragScratch[i] ?? ''}`;
+        keys.push(`${key}]`);
+      }
     }
     onFamily?.(family, metricName, start, out.length);
   }

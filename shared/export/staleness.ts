@@ -1,4 +1,4 @@
-import { type Label, staleNaN, type TimeSeries } from './remote-write-encode.ts';
+import { type Label, labelKeyPart, staleNaN, type TimeSeries } from './remote-write-encode.ts';
 
 /**
  * Staleness markers for series that vanished between two runs (a dropped table, a database that
@@ -21,9 +21,13 @@ export function seriesKey(labels: readonly Label[]): string {
   const ordered = sorted
     ? labels
     : [...labels].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const flat: string[] = [];
-  for (const label of ordered) flat.push(label.name, label.value);
-  return JSON.stringify(flat);
+  // Exactly `JSON.stringify` of the flat pairs, assembled from per-label pieces (`toTimeSeriesWithKeys` uses the same).
+  let key = '[';
+  for (let i = 0; i < ordered.length; i++) {
+    const label = ordered[i] as Label;
+    key += i === 0 ? labelKeyPart(label.name, label.value) : `,${labelKeyPart(label.name, label.value)}`;
+  }
+  return `${key}]`;
 }
 
 /**

