@@ -124,6 +124,16 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(
       new Option('--format <format>', 'output format').choices(['table', 'json', 'prom']).default('table'),
     )
+    .option(
+      '--remote-write <url>',
+      'also send to this Prometheus remote-write endpoint (default: remote_write.url in --config)',
+    )
+    .option(
+      '--archive <url>',
+      'also archive OTLP protobuf to s3://bucket/prefix or file://DIR (default: archive.url)',
+    )
+    .option('--out <dir>', 'write the OTLP protobuf under DIR (same layout as --archive file://DIR)')
+    .addOption(new Option('--compression <mode>', 'archive compression').choices(['none', 'gzip']))
     .addHelpText(
       'after',
       `

@@ -48,7 +48,7 @@ export class FileArchiveStore implements ArchiveStore {
       }
       await rename(temp, path);
     } catch (error) {
-      await rm(temp, { force: true });
+      await rm(temp, { force: true }).catch(() => undefined);
       throw new ArchiveError(`put ${this.describe(key)} failed: ${messageOf(error)}`, { cause: error });
     }
   }

@@ -1,66 +1,17 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CollectResult } from '../../shared/collect/collect.ts';
+import { pgotel } from '../helpers/cli.ts';
 import { freePort } from '../helpers/ports.ts';
 import { type PgInstance, startPostgres } from '../helpers/postgres.ts';
 import { makeTmpRoot } from '../helpers/processes.ts';
-import { promtoolPath } from '../helpers/prometheus.ts';
+import { promtoolCheckMetrics } from '../helpers/prometheus.ts';
 
 const execFileAsync = promisify(execFile);
-const REPO = resolve(import.meta.dirname, '..', '..');
-const BIN = join(REPO, 'bin', 'pgotel.js');
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `node bin/pgotel.js ...args` from the repository root, without DATABASE_URL from our environment. */
-function pgotel(args: readonly string[], timeoutMs = 60_000): Promise<Run> {
-  const { DATABASE_URL: _ignored, ...env } = process.env;
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: REPO,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
-
-function promtool(input: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(promtoolPath(), ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolvePromise({ code, output }));
-    child.stdin.end(input);
-  });
-}
 
 /** Processes whose command line contains `text` (pgrep -f), as "pid command" lines. */
 async function processesMatching(text: string): Promise<string[]> {
@@ -93,6 +44,10 @@ describe('pgotel collect (child process)', () => {
       '--target <name>',
       '--tier <tiers>',
       '--format <format>',
+      '--remote-write <url>',
+      '--archive <url>',
+      '--out <dir>',
+      '--compression <mode>',
       '-h, --help',
     ]);
   });
@@ -183,7 +138,7 @@ describe('pgotel collect (child process)', () => {
     it('--format prom passes promtool check metrics', async () => {
       // Act
       const run = await pgotel(['collect', '--dsn', server.dsn(), '--format', 'prom']);
-      const check = await promtool(run.stdout);
+      const check = await promtoolCheckMetrics(run.stdout);
 
       // Assess
       expect(run.code).toBe(0);

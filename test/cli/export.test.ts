@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArchivedObject } from '../../shared/archive/archive.ts';
 import { FileArchiveStore } from '../../shared/archive/file-store.ts';
+import { pgotel } from '../helpers/cli.ts';
 import { refusedUrl } from '../helpers/fault-server.ts';
 import { type PgInstance, startPostgres } from '../helpers/postgres.ts';
 import { makeTmpRoot } from '../helpers/processes.ts';
@@ -12,43 +12,9 @@ import { type PromInstance, startPrometheus } from '../helpers/prometheus.ts';
 
 /** `pgotel collect --remote-write/--archive/--out` and `pgotel replay` as a user runs them. */
 
-const REPO = resolve(import.meta.dirname, '..', '..');
-const BIN = join(REPO, 'bin', 'pgotel.js');
 /** Archive keys of a `--dsn` run: its target (and cluster) is named `local`. */
 const KEY =
   /^year=\d{4}\/month=\d{2}\/day=\d{2}\/hour=\d{2}\/minute=\d{2}\/local\/local\/(critical|standard|historical)-\d{8}T\d{6}(?:\.\d{3})?Z\.binpb$/;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `node bin/pgotel.js ...args` from the repository root, without DATABASE_URL from our environment. */
-function pgotel(args: readonly string[], timeoutMs = 60_000): Promise<Run> {
-  const { DATABASE_URL: _ignored, ...env } = process.env;
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: REPO,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
 
 /** Every regular file below `dir`, relative, sorted. */
 async function filesBelow(dir: string): Promise<string[]> {

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArchivedObject } from '../../shared/archive/archive.ts';
 import { FileArchiveStore } from '../../shared/archive/file-store.ts';
@@ -16,6 +15,7 @@ import { toTimeSeries } from '../../shared/export/remote-write-encode.ts';
 import { seriesKey } from '../../shared/export/staleness.ts';
 import type { MetricBatch } from '../../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../shared/queries/catalog.ts';
+import { pgotel } from '../helpers/cli.ts';
 import { type PgInstance, startPostgres } from '../helpers/postgres.ts';
 import { makeTmpRoot } from '../helpers/processes.ts';
 import { type PromInstance, startPrometheus } from '../helpers/prometheus.ts';
@@ -25,8 +25,6 @@ import { type PromInstance, startPrometheus } from '../helpers/prometheus.ts';
  * re-sends the archived run and PromQL shows exactly the values collected while it was down.
  */
 
-const REPO = resolve(import.meta.dirname, '..', '..');
-const BIN = join(REPO, 'bin', 'pgotel.js');
 const TARGET = 'e2e-primary';
 const CLUSTER = 'e2e';
 
@@ -34,33 +32,6 @@ let pg: PgInstance;
 let prom: PromInstance;
 let archiveDir: string;
 let store: FileArchiveStore;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `node bin/pgotel.js ...args` from the repository root. */
-function pgotel(args: readonly string[], timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
 
 function targetOf(server: PgInstance): CollectTarget {
   return {

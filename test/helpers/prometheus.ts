@@ -336,3 +336,20 @@ export async function startPrometheus(options: { extraFlags?: string[] } = {}): 
     }
   }
 }
+
+/** Runs `promtool check metrics` with `text` on stdin; returns its exit code and combined output. */
+export function promtoolCheckMetrics(text: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolveCheck, reject) => {
+    const child = spawn(promtoolPath(), ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolveCheck({ code, output }));
+    child.stdin.end(text);
+  });
+}

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { escapeIdentifier } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CollectResult, collect, DEFAULT_TIER_SETTINGS } from '../../../shared/collect/collect.ts';
@@ -7,7 +6,7 @@ import { toPrometheusText } from '../../../shared/export/prom-text.ts';
 import type { MetricPoint } from '../../../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';
 import { PG_MAJORS, type PgInstance, startPostgres } from '../../helpers/postgres.ts';
-import { promtoolPath } from '../../helpers/prometheus.ts';
+import { promtoolCheckMetrics } from '../../helpers/prometheus.ts';
 
 const DATABASE = 'shop "east" ünïcode db';
 const SCHEMA = 'we ird"schema';
@@ -21,22 +20,6 @@ function pointsOf(result: CollectResult, name: string): MetricPoint[] {
   return result.batches.flatMap(({ batch }) =>
     batch.families.filter((f) => f.name === name).flatMap((f) => f.points),
   );
-}
-
-function runPromtool(input: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(promtoolPath(), ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
-    child.stdin.end(input);
-  });
 }
 
 describe.each(PG_MAJORS)('hostile identifiers on PostgreSQL %i', (major) => {
@@ -127,7 +110,7 @@ describe.each(PG_MAJORS)('hostile identifiers on PostgreSQL %i', (major) => {
     const text = result.batches.map(({ batch }) => toPrometheusText(batch)).join('');
 
     // Act
-    const { code, output } = await runPromtool(text);
+    const { code, output } = await promtoolCheckMetrics(text);
 
     // Assess
     expect({ code, output }).toEqual({ code: 0, output: '' });

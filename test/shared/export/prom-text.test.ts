@@ -1,25 +1,7 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { toPrometheusText } from '../../../shared/export/prom-text.ts';
 import type { MetricBatch } from '../../../shared/model/metrics.ts';
-import { promtoolPath } from '../../helpers/prometheus.ts';
-
-/** Runs `promtool check metrics` with `text` on stdin; returns exit code and combined output. */
-function promtoolCheck(text: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(promtoolPath(), ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-    child.stdin.end(text);
-  });
-}
+import { promtoolCheckMetrics } from '../../helpers/prometheus.ts';
 
 const resource = {
   'service.name': 'orders',
@@ -131,14 +113,14 @@ describe('toPrometheusText', () => {
       ],
     };
     // Act
-    const result = await promtoolCheck(toPrometheusText(batch));
+    const result = await promtoolCheckMetrics(toPrometheusText(batch));
     // Assess
     expect(result).toEqual({ code: 0, output: '' });
   });
 
   it('is caught by promtool when a name breaks its lint rules (the check can fail)', async () => {
     const text = '# HELP requests_count x\n# TYPE requests_count counter\nrequests_count 1\n';
-    const result = await promtoolCheck(text);
+    const result = await promtoolCheckMetrics(text);
     expect(result.code).toBe(3);
     expect(result.output).toContain('counter metrics should have "_total" suffix');
   });

@@ -1,0 +1,42 @@
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+
+/** The repository root. */
+export const REPO = resolve(import.meta.dirname, '..', '..');
+const BIN = join(REPO, 'bin', 'pgotel.js');
+
+/** Outcome of one CLI run. */
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `node bin/pgotel.js ...args` from the repository root as a user would, without our DATABASE_URL,
+ * killing it after `timeoutMs`.
+ */
+export function pgotel(args: readonly string[], timeoutMs = 60_000): Promise<CliRun> {
+  const { DATABASE_URL: _ignored, ...env } = process.env;
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: REPO,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
