@@ -1,7 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { compress } from 'snappyjs';
-import { encodeRequests, toTimeSeries } from '../shared/export/remote-write-encode.ts';
+import { seriesWithStaleness } from '../shared/export/export-run.ts';
+import { encodeRequests, type TimeSeries, toTimeSeries } from '../shared/export/remote-write-encode.ts';
+import type { MetricBatch } from '../shared/model/metrics.ts';
 import { encodeExportRequest } from '../shared/otlp/build.ts';
 import { syntheticBatch } from './export-remote-write.ts';
 
@@ -12,6 +14,12 @@ export interface ExportBenchResult {
   readonly samplesPerCpuSecond: number;
   /** The same per second of wall time, median run. */
   readonly samplesPerSecond: number;
+  /**
+   * What `exportRun` encodes, per second of CPU time, median run: the same path with the series built by
+   * `seriesWithStaleness` in steady state (every series also in the previous run's keys), so series keys,
+   * the key set and the stale-marker check are paid for.
+   */
+  readonly withStalenessPerCpuSecond: number;
   /** Snappy-compressed remote-write bytes per sample. */
   readonly remoteWriteBytesPerSample: number;
   /** OTLP protobuf bytes per sample, as archived without and with gzip. */
@@ -19,51 +27,89 @@ export interface ExportBenchResult {
   readonly otlpGzipBytesPerSample: number;
 }
 
+const LIMITS = { maxSamples: 2000, maxBytes: 1_048_576 };
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
+function cpuMs(used: NodeJS.CpuUsage): number {
+  return (used.user + used.system) / 1000;
+}
+
+/** Remote-write requests of ≤ 2,000 samples / 1 MiB, snappy-compressed, as `remoteWrite` sends them; wire bytes. */
+function remoteWriteBytes(series: readonly TimeSeries[]): number {
+  let wire = 0;
+  for (const { body } of encodeRequests(series, LIMITS)) wire += compress(body).length;
+  return wire;
+}
+
+function staleness(batch: MetricBatch, previous: readonly string[]) {
+  return seriesWithStaleness({
+    batches: [{ tier: 'historical', batch }],
+    cluster: 'bench',
+    target: 'bench',
+    scheduledAtMs: batch.timeMs,
+    previousSeries: { historical: previous },
+  });
+}
+
 /**
  * Encodes 1k / 10k / 100k samples (historical-tier shaped: per-table series with a few labels) through both
  * exporters, exactly what a collector invocation does after the queries: OTLP request for the archive, and
- * remote-write requests of ≤ 2,000 samples, snappy-compressed.
+ * remote-write requests of ≤ 2,000 samples, snappy-compressed. Measured twice: the budgeted encoding path
+ * (`toTimeSeries`), and `exportRun`'s (`seriesWithStaleness`, with series keys and the staleness check).
+ * `runs` is the least number of runs per size; sizes below 22k samples get more (200k samples' worth).
  */
 export function benchExport(
   sizes: readonly number[] = [1_000, 10_000, 100_000],
   runs = 9,
 ): ExportBenchResult[] {
   const warm = syntheticBatch(2_000);
+  let warmKeys: string[] = [];
   for (let i = 0; i < 30; i++) {
     encodeExportRequest(warm);
-    for (const { body } of encodeRequests(toTimeSeries(warm), { maxSamples: 2000, maxBytes: 1_048_576 }))
-      compress(body);
+    remoteWriteBytes(toTimeSeries(warm));
+    const { fresh, stale, keys } = staleness(warm, warmKeys);
+    remoteWriteBytes([...fresh, ...stale]);
+    warmKeys = JSON.parse(JSON.stringify(keys.historical));
   }
   return sizes.map((samples) => {
+    // Small batches take a few milliseconds: more runs, so the median is of steady state (JIT done), not warm-up.
+    const sizeRuns = Math.max(runs, Math.ceil(200_000 / samples));
     const batch = syntheticBatch(samples);
     const wall: number[] = [];
     const cpu: number[] = [];
+    const cpuStaleness: number[] = [];
     let wire = 0;
     let otlp = 0;
     let otlpGzip = 0;
-    for (let run = 0; run < runs; run++) {
+    for (let run = 0; run < sizeRuns; run++) {
       const start = performance.now();
       const cpuStart = process.cpuUsage();
       const archived = encodeExportRequest(batch);
-      wire = 0;
-      for (const { body } of encodeRequests(toTimeSeries(batch), { maxSamples: 2000, maxBytes: 1_048_576 })) {
-        wire += compress(body).length;
-      }
-      const used = process.cpuUsage(cpuStart);
+      wire = remoteWriteBytes(toTimeSeries(batch));
+      cpu.push(cpuMs(process.cpuUsage(cpuStart)));
       wall.push(performance.now() - start);
-      cpu.push((used.user + used.system) / 1000);
       otlp = archived.length;
       if (run === 0) otlpGzip = gzipSync(archived).length;
+    }
+    // A separate loop, so neither path pays for the other's garbage or live data. The previous run's keys as
+    // they come back from storage: equal strings, not the same objects.
+    const previous: string[] = JSON.parse(JSON.stringify(staleness(batch, []).keys.historical));
+    for (let run = 0; run < sizeRuns; run++) {
+      const cpuStart = process.cpuUsage();
+      encodeExportRequest(batch);
+      const { fresh, stale } = staleness(batch, previous);
+      remoteWriteBytes(stale.length === 0 ? fresh : [...fresh, ...stale]);
+      cpuStaleness.push(cpuMs(process.cpuUsage(cpuStart)));
     }
     return {
       samples,
       samplesPerCpuSecond: Math.round(samples / (median(cpu) / 1000)),
       samplesPerSecond: Math.round(samples / (median(wall) / 1000)),
+      withStalenessPerCpuSecond: Math.round(samples / (median(cpuStaleness) / 1000)),
       remoteWriteBytesPerSample: Number((wire / samples).toFixed(1)),
       otlpBytesPerSample: Number((otlp / samples).toFixed(1)),
       otlpGzipBytesPerSample: Number((otlpGzip / samples).toFixed(1)),

@@ -18,7 +18,7 @@ if (only === undefined || only === 'export') {
   console.log('|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     console.log(
-      `| ${r.samples.toLocaleString('en-US')} | ${r.samplesPerCpuSecond.toLocaleString('en-US')} | ${r.samplesPerSecond.toLocaleString('en-US')} | ${r.remoteWriteBytesPerSample} | ${r.otlpBytesPerSample} | ${r.otlpGzipBytesPerSample} |`,
+      `| ${r.samples.toLocaleString('en-US')} | ${r.samplesPerCpuSecond.toLocaleString('en-US')} | ${r.samplesPerSecond.toLocaleString('en-US')} | ${r.withStalenessPerCpuSecond.toLocaleString('en-US')} | ${r.remoteWriteBytesPerSample} | ${r.otlpBytesPerSample} | ${r.otlpGzipBytesPerSample} |`,
     );
   }
 }

@@ -47,7 +47,7 @@ export interface ArchiveSummary {
 export interface ExportSummary {
   readonly remoteWrite?: RemoteWriteReport & { readonly staleMarkers: number };
   readonly archive?: ArchiveSummary;
-  /** Series keys per tier to pass as `previousSeries` to the next run of this target. */
+  /** Series keys per tier to pass as `previousSeries` to the next run (tiers not in this run keep theirs). */
   readonly series: Record<Tier, string[]>;
 }
 
@@ -61,28 +61,34 @@ export function seriesWithStaleness(request: Omit<ExportRequest, 'deadlineMs'>):
   stale: TimeSeries[];
   keys: Record<Tier, string[]>;
 } {
-  const keys = { critical: [], standard: [], historical: [] } as Record<Tier, string[]>;
+  // A tier this run did not collect keeps its previous keys, so a caller may store the result whole.
+  const keys: Record<Tier, string[]> = {
+    critical: [...(request.previousSeries?.critical ?? [])],
+    standard: [...(request.previousSeries?.standard ?? [])],
+    historical: [...(request.previousSeries?.historical ?? [])],
+  };
   const fresh: TimeSeries[] = [];
   const stale: TimeSeries[] = [];
   const collected = request.collected ?? (() => true);
   for (const { tier, batch } of request.batches) {
-    const { series, keys: current } = toTimeSeriesWithKeys(batch);
-    for (const s of series) fresh.push(s);
     const previous = request.previousSeries?.[tier] ?? [];
-    if (previous.length === 0) {
-      keys[tier] = current;
-      continue;
-    }
-    // A previous key that is live again needs nothing: in steady state that is nearly all of them, so
-    // only the vanished ones are decoded.
-    const live = new Set(current);
+    const { series, keys: current, matched } = toTimeSeriesWithKeys(batch, {}, previous);
+    for (const s of series) fresh.push(s);
+    // A previous key that is live again needs nothing, and in steady state that is nearly all of them, found
+    // in order by the builder: the (long) keys are hashed only when some previous key was not found that way.
+    let live: Set<string> | undefined;
     const marked = new Set<string>();
     const carried: string[] = [];
-    for (const key of previous) {
+    for (let i = 0; i < previous.length; i++) {
+      if (matched[i] === 1) continue;
+      const key = previous[i] as string;
+      live ??= new Set(current);
       if (live.has(key)) continue;
       const labels = labelsFromKey(key);
       const name = labels?.find((l) => l.name === '__name__')?.value;
-      if (labels === undefined || name === undefined || !collected(name)) {
+      // A key that does not decode (stored by another version, or damaged) cannot be marked: forget it.
+      if (labels === undefined || name === undefined) continue;
+      if (!collected(name)) {
         carried.push(key);
       } else if (!marked.has(key)) {
         marked.add(key);

@@ -182,16 +182,18 @@ export function toTimeSeries(batch: MetricBatch, options: ToTimeSeriesOptions = 
 /**
  * `toTimeSeries` plus the identity key of every series: `keys[i]` is exactly `seriesKey(series[i].labels)`
  * (staleness.ts), built from per-label pieces made once per batch, family or distinct value instead of once
- * per series.
+ * per series. Given the previous run's keys, a key equal to the next one of them is that string itself, and
+ * `matched[i]` says whether `previousKeys[i]` is among `keys` that way (a `0` may still be live: compare).
  */
 export function toTimeSeriesWithKeys(
   batch: MetricBatch,
   options: ToTimeSeriesOptions = {},
-): { series: TimeSeries[]; keys: string[] } {
+  previousKeys: readonly string[] = [],
+): { series: TimeSeries[]; keys: string[]; matched: Uint8Array } {
   const series: TimeSeries[] = [];
   const keys: string[] = [];
-  buildSeries(batch, options, series, undefined, keys);
-  return { series, keys };
+  const matched = buildSeries(batch, options, series, undefined, { keys, previous: previousKeys });
+  return { series, keys, matched };
 }
 
 // Point-level scratch space, reused for every point (the builder is synchronous).
@@ -199,19 +201,23 @@ const pointNames: string[] = [];
 const pointValues: string[] = [];
 const pointKeys: string[] = [];
 const labelScratch: Label[] = [];
-const fragScratch: string[] = [];
 
 /**
  * `JSON.stringify` of one string, without its cost for the usual label text (printable ASCII
  * without `"` or `\`), which needs no escaping. The result is always exactly `JSON.stringify(text)`.
  */
 export function jsonString(text: string): string {
+  return isPlainJsonText(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+/** `true` when `JSON.stringify(text)` is `text` in quotes: printable ASCII without `"` or `\`. */
+export function isPlainJsonText(text: string): boolean {
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return JSON.stringify(text);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return false;
   }
-  return `"${text}"`;
+  return true;
 }
 
 /** The part of a series key (`seriesKey`) one label contributes: `"name","value"`. */
@@ -223,7 +229,7 @@ export function labelKeyPart(name: string, value: string): string {
 function hashLabel(name: string, value: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  h = Math.imul(h ^ 0x10000, 0x01000193); // no UTF-16 unit is 0x10000: the boundary cannot be faked
+  h = Math.imul(h ^ 0x10000, 0x01000193); // a separator no UTF-16 unit equals
   for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
   return h;
 }
@@ -248,54 +254,162 @@ function sameLabels(a: readonly Label[], b: readonly Label[]): boolean {
  * labels, every hit confirmed by comparing the labels, so no identity string is built per point.
  */
 class SeriesSet {
+  /** Pairs (series index + 1, hash); index 0 marks a free slot. One array: a probe touches one cache line. */
   private readonly slots: Int32Array;
-  private readonly hashes: Int32Array;
   private readonly mask: number;
 
   constructor(capacity: number) {
     let size = 16;
     while (size < capacity * 2) size *= 2;
-    this.slots = new Int32Array(size);
-    this.hashes = new Int32Array(size);
+    this.slots = new Int32Array(2 * size);
     this.mask = size - 1;
   }
 
   /** Records `labels` as series `index` of `series` unless an equal label set is already there. */
   add(hash: number, labels: readonly Label[], series: readonly TimeSeries[], index: number): boolean {
+    const slots = this.slots;
     const h = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
     let slot = (h ^ (h >>> 13)) & this.mask;
     for (;;) {
-      const entry = this.slots[slot] ?? 0;
+      const entry = slots[2 * slot] ?? 0;
       if (entry === 0) {
-        this.slots[slot] = index + 1;
-        this.hashes[slot] = hash;
+        slots[2 * slot] = index + 1;
+        slots[2 * slot + 1] = hash;
         return true;
       }
-      if (this.hashes[slot] === hash && sameLabels((series[entry - 1] as TimeSeries).labels, labels)) return false;
+      if (slots[2 * slot + 1] === hash && sameLabels((series[entry - 1] as TimeSeries).labels, labels))
+        return false;
       slot = (slot + 1) & this.mask;
     }
   }
 }
+
+/**
+ * Assembles series keys (`seriesKey`: the JSON of the sorted name/value pairs) from pieces made once: one per
+ * resource label run, family name and distinct point label, each with its leading comma, so one key is a
+ * `join` of a handful of strings into one flat string.
+ */
+class KeyAssembler {
+  private readonly runs: (string | undefined)[] = [];
+  private parts: string[] = [];
+  private runStart = -1;
+  private runEnd = -1;
+  private cursor = 0;
+  /** `matched[i]` is 1 once `previous[i]` was found to be the key of a series of this batch. */
+  readonly matched: Uint8Array;
+
+  /**
+   * `resParts`: `,"name","value"` of each resource label, in label order. `previous`: the keys of the previous
+   * run; in steady state the same keys in the same order, so the key a series needs usually exists already
+   * and is checked piece by piece instead of being built (no allocation, and the strings are shared).
+   */
+  constructor(
+    private readonly resParts: readonly string[],
+    private readonly previous: readonly string[],
+  ) {
+    this.matched = new Uint8Array(previous.length);
+  }
+
+  /** Appends resource label `index`. */
+  resource(index: number): void {
+    if (this.runEnd !== index) {
+      this.flushRun();
+      this.runStart = index;
+    }
+    this.runEnd = index + 1;
+  }
+
+  /** Appends any other label, as its `,"name","value"` piece. */
+  other(part: string): void {
+    this.flushRun();
+    this.parts.push(part);
+  }
+
+  /** Forgets the labels appended since the last call. */
+  discard(): void {
+    this.flushRun();
+    this.parts = [];
+  }
+
+  /**
+   * The key of the labels appended since the last call: the next previous key when it is equal (one
+   * inserted or removed series is skipped over), else built. `head` replaces the first piece when it is `first`.
+   */
+  finish(first: string, head: string): string {
+    this.flushRun();
+    const parts = this.parts;
+    this.parts = [];
+    for (let c = this.cursor; c < this.cursor + 2 && c < this.previous.length; c++) {
+      const candidate = this.previous[c];
+      if (typeof candidate === 'string' && this.equals(candidate, parts, first, head)) {
+        this.matched[c] = 1;
+        this.cursor = c + 1;
+        return candidate;
+      }
+    }
+    const lead = parts[0] ?? '';
+    parts[0] = lead === first ? head : `[${lead.slice(1)}`;
+    parts.push(']');
+    return parts.join('');
+  }
+
+  /** `true` when `candidate` is the key of `parts` (only for keys that start with the metric name, the usual case). */
+  private equals(candidate: string, parts: readonly string[], first: string, head: string): boolean {
+    // `indexOf(part, offset) === offset` is `startsWith(part, offset)`, about three times faster in V8.
+    if (parts[0] !== first || candidate.indexOf(head) !== 0) return false;
+    let offset = head.length;
+    for (let i = 1; i < parts.length; i++) {
+      const part = parts[i] ?? '';
+      if (candidate.indexOf(part, offset) !== offset) return false;
+      offset += part.length;
+    }
+    return offset === candidate.length - 1 && candidate.charCodeAt(offset) === 0x5d;
+  }
+
+  private flushRun(): void {
+    if (this.runStart < 0) return;
+    const stride = this.resParts.length + 1;
+    const slot = this.runStart * stride + this.runEnd;
+    let run = this.runs[slot];
+    if (run === undefined) {
+      run = this.resParts.slice(this.runStart, this.runEnd).join('');
+      this.runs[slot] = run;
+    }
+    this.parts.push(run);
+    this.runStart = -1;
+    this.runEnd = -1;
+  }
+}
+
+/** Slots per label position in `buildSeries`' label cache (a power of two). */
+const LABEL_CACHE_SLOTS = 16;
 
 function buildSeries(
   batch: MetricBatch,
   options: ToTimeSeriesOptions,
   out: TimeSeries[],
   onFamily?: (family: MetricFamily, name: string, start: number, end: number) => void,
-  keys?: string[],
-): void {
+  withKeys?: { keys: string[]; previous: readonly string[] },
+): Uint8Array {
   const resLabels = resourceLabels(batch.resource);
   const resCount = resLabels.length;
-  const resParts = keys === undefined ? [] : resLabels.map((l) => labelKeyPart(l.name, l.value));
+  const keys = withKeys?.keys;
+  const assembler =
+    withKeys === undefined
+      ? undefined
+      : new KeyAssembler(
+          resLabels.map((l) => `,${labelKeyPart(l.name, l.value)}`),
+          withKeys.previous,
+        );
   const timestampMs = batch.timeMs;
   let points = 0;
   for (const family of batch.families) points += family.points.length;
   const seen = new SeriesSet(points);
-  // The label objects made for the previous point, by position among its own labels: consecutive points
-  // often share values (schema, database), and a shared object is measured and written once by the encoder.
-  const prevOwn: Label[] = [];
-  const prevHash: number[] = [];
-  const prevPart: string[] = [];
+  // Label objects already made, in a small direct-mapped cache per position among a point's own labels:
+  // points repeat values (database, schema), and a shared object is allocated, hashed and measured once.
+  const cachedLabel: (Label | undefined)[] = [];
+  const cachedHash: number[] = [];
+  const cachedPart: string[] = [];
 
   for (const family of batch.families) {
     let metricName: string;
@@ -308,7 +422,8 @@ function buildSeries(
     }
     const nameLabel: Label = { name: '__name__', value: metricName };
     const nameHash = hashLabel('__name__', metricName);
-    const namePart = keys === undefined ? '' : labelKeyPart('__name__', metricName);
+    const namePart = assembler === undefined ? '' : `,${labelKeyPart('__name__', metricName)}`;
+    const nameHead = `[${namePart.slice(1)}`;
     const start = out.length;
 
     for (const point of family.points) {
@@ -321,76 +436,70 @@ function buildSeries(
       while (r < resCount || p < ownCount) {
         const res = resLabels[r];
         let label: Label;
-        let part = '';
+        let part = ''; // empty: resource label `r - 1`
         if (res !== undefined && (p >= ownCount || res.name < (pointNames[p] ?? ''))) {
           label = res;
-          if (keys !== undefined) part = resParts[r] ?? '';
           r++;
         } else {
           const ownName = pointNames[p] ?? '';
           const ownValue = pointValues[p] ?? '';
-          if (res !== undefined && res.name === ownName) {
-            r++; // the point attribute wins
-            if (res.value === ownValue) {
-              p++;
-              label = res;
-              if (keys !== undefined) part = resParts[r - 1] ?? '';
-              if (!named && label.name > '__name__') {
-                labelScratch[n] = nameLabel;
-                fragScratch[n++] = namePart;
-                named = true;
-              }
-              labelScratch[n] = label;
-              fragScratch[n++] = part;
-              continue;
-            }
-          }
-          const prev = prevOwn[p];
-          if (prev !== undefined && prev.name === ownName && prev.value === ownValue) {
-            label = prev;
-            hash = mix(hash, prevHash[p] ?? 0);
-            if (keys !== undefined) part = prevPart[p] ?? '';
+          if (res !== undefined && res.name === ownName) r++; // the point attribute wins
+          if (res !== undefined && res.name === ownName && res.value === ownValue) {
+            label = res;
           } else {
-            label = { name: ownName, value: ownValue };
-            const h = hashLabel(ownName, ownValue);
-            hash = mix(hash, h);
-            prevOwn[p] = label;
-            prevHash[p] = h;
-            if (keys !== undefined) {
-              part = labelKeyPart(ownName, ownValue);
-              prevPart[p] = part;
+            const last = ownValue.length - 1; // values are never empty here
+            const slot =
+              p * LABEL_CACHE_SLOTS + ((ownValue.charCodeAt(last) + 31 * last) & (LABEL_CACHE_SLOTS - 1));
+            const cached = cachedLabel[slot];
+            if (cached !== undefined && cached.value === ownValue && cached.name === ownName) {
+              label = cached;
+              hash = mix(hash, cachedHash[slot] ?? 0);
+              if (assembler !== undefined) part = cachedPart[slot] ?? '';
+            } else {
+              label = { name: ownName, value: ownValue };
+              const h = hashLabel(ownName, ownValue);
+              hash = mix(hash, h);
+              cachedLabel[slot] = label;
+              cachedHash[slot] = h;
+              if (assembler !== undefined) {
+                part = `,${labelKeyPart(ownName, ownValue)}`;
+                cachedPart[slot] = part;
+              }
             }
           }
           p++;
         }
         // Sanitised names never start with `_`, so `__name__` never collides; it sorts after uppercase.
         if (!named && label.name > '__name__') {
-          labelScratch[n] = nameLabel;
-          fragScratch[n++] = namePart;
+          labelScratch[n++] = nameLabel;
+          assembler?.other(namePart);
           named = true;
         }
-        labelScratch[n] = label;
-        fragScratch[n++] = part;
+        labelScratch[n++] = label;
+        if (assembler !== undefined) {
+          if (label === res) assembler.resource(r - 1);
+          else assembler.other(part);
+        }
       }
       if (!named) {
-        labelScratch[n] = nameLabel;
-        fragScratch[n++] = namePart;
+        labelScratch[n++] = nameLabel;
+        assembler?.other(namePart);
       }
       const labels = labelScratch.slice(0, n);
       if (!seen.add(hash, labels, out, out.length)) {
+        assembler?.discard();
         options.onDrop?.('duplicate-series', family);
         continue;
       }
       out.push({ labels, samples: [{ value: point.value, timestampMs }] });
-      if (keys !== undefined) {
-        let key = `[${fragScratch[0] ?? ''}`;
-        for (let i = 1; i < n; i++) key += `,${fragScratch[i] ?? ''}`;
-        keys.push(`${key}]`);
-      }
+      if (assembler !== undefined) keys?.push(assembler.finish(namePart, nameHead));
     }
     onFamily?.(family, metricName, start, out.length);
   }
+  return assembler?.matched ?? NONE_MATCHED;
 }
+
+const NONE_MATCHED = new Uint8Array(0);
 
 // ---------------------------------------------------------------------------------------------
 // Protobuf writer for prompb.WriteRequest { repeated TimeSeries timeseries = 1; }
@@ -453,12 +562,16 @@ export function encodedSeriesSize(series: TimeSeries): number {
 }
 
 class Writer {
+  /** What is returned: a plain `Uint8Array` (snappyjs compresses one faster than a `Buffer`). */
+  readonly bytes: Uint8Array;
+  /** The same memory as a `Buffer`, for its UTF-8 writer and `copyWithin`. */
   readonly buf: Buffer;
   readonly view: DataView;
   pos = 0;
   constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.bytes = new Uint8Array(size);
+    this.buf = Buffer.from(this.bytes.buffer, 0, size);
+    this.view = new DataView(this.bytes.buffer, 0, size);
   }
 
   varint(value: number): void {
@@ -514,84 +627,115 @@ class Writer {
   }
 }
 
-/** Every length of a list of series, measured once for both splitting and writing. */
-interface Sizing {
+/**
+ * Every length of the series of one request, measured once for both splitting and writing. Scratch space
+ * reused by every call (encoding is synchronous) and indexed from the request's first series, so it stays
+ * the size of one request, not of the whole batch.
+ */
+const sizing: {
+  stringLens: Int32Array;
+  labelLens: Int32Array;
+  seriesLens: Int32Array;
+  labelBase: Int32Array;
+} = {
   /** UTF-8 bytes of each label's name and value, two per label, labels of all series in order. */
-  readonly stringLens: Int32Array;
+  stringLens: new Int32Array(4096),
   /** Body length of each Label message. */
-  readonly labelLens: Int32Array;
+  labelLens: new Int32Array(2048),
   /** Body length of each TimeSeries message. */
-  readonly seriesLens: Int32Array;
+  seriesLens: new Int32Array(256),
   /** Index of each series' first label in the label arrays. */
-  readonly labelBase: Int32Array;
+  labelBase: new Int32Array(256),
+};
+
+/** Drops scratch space a very large request grew, so one big `encodeWriteRequest` does not pin it forever. */
+function releaseScratch(): void {
+  if (sizing.labelLens.length <= 1 << 16 && sizing.seriesLens.length <= 1 << 14) return;
+  sizing.stringLens = new Int32Array(4096);
+  sizing.labelLens = new Int32Array(2048);
+  sizing.seriesLens = new Int32Array(256);
+  sizing.labelBase = new Int32Array(256);
 }
 
-function measure(series: readonly TimeSeries[]): Sizing {
-  let labelCount = 0;
-  for (const s of series) labelCount += s.labels.length;
-  const stringLens = new Int32Array(labelCount * 2);
-  const labelLens = new Int32Array(labelCount);
-  const seriesLens = new Int32Array(series.length);
-  const labelBase = new Int32Array(series.length);
-  let li = 0;
-  let prev: readonly Label[] = [];
-  let prevBase = 0;
-  for (let si = 0; si < series.length; si++) {
-    const s = series[si] as TimeSeries;
-    const labels = s.labels;
-    labelBase[si] = li;
-    let body = 0;
-    for (let j = 0; j < labels.length; j++) {
-      const label = labels[j] as Label;
-      let labelLen: number;
-      if (prev[j] === label) {
-        // Series of one batch share their resource label objects: measure each once.
-        const from = prevBase + j;
-        stringLens[2 * li] = stringLens[2 * from] ?? 0;
-        stringLens[2 * li + 1] = stringLens[2 * from + 1] ?? 0;
-        labelLen = labelLens[from] ?? 0;
-      } else {
-        const n = utf8Length(label.name);
-        const v = utf8Length(label.value);
-        stringLens[2 * li] = n;
-        stringLens[2 * li + 1] = v;
-        labelLen = 1 + varintSize(n) + n + 1 + varintSize(v) + v;
-      }
-      labelLens[li++] = labelLen;
-      body += 1 + varintSize(labelLen) + labelLen;
-    }
-    for (const sample of s.samples) {
-      const len = sampleSize(timestampOf(sample));
-      body += 1 + varintSize(len) + len;
-    }
-    seriesLens[si] = body;
-    prev = labels;
-    prevBase = labelBase[si] ?? 0;
+function grown(array: Int32Array, needed: number): Int32Array {
+  if (needed <= array.length) return array;
+  let size = array.length * 2;
+  while (size < needed) size *= 2;
+  const next = new Int32Array(size);
+  next.set(array);
+  return next;
+}
+
+const NO_LABELS: readonly Label[] = [];
+
+/**
+ * Measures `series` as entry `k` of the current request, its labels from index `li`; `prev` is the previous
+ * entry's labels (from `prevBase`), whose shared label objects are not measured again. Returns the entry size.
+ */
+function measureOne(
+  series: TimeSeries,
+  k: number,
+  li: number,
+  prev: readonly Label[],
+  prevBase: number,
+): number {
+  const labels = series.labels;
+  const count = labels.length;
+  if (li + count > sizing.labelLens.length) {
+    sizing.labelLens = grown(sizing.labelLens, li + count);
+    sizing.stringLens = grown(sizing.stringLens, 2 * (li + count));
   }
-  return { stringLens, labelLens, seriesLens, labelBase };
+  if (k >= sizing.seriesLens.length) {
+    sizing.seriesLens = grown(sizing.seriesLens, k + 1);
+    sizing.labelBase = grown(sizing.labelBase, k + 1);
+  }
+  const { stringLens, labelLens } = sizing;
+  sizing.labelBase[k] = li;
+  let body = 0;
+  for (let j = 0; j < count; j++) {
+    const label = labels[j] as Label;
+    let labelLen: number;
+    const at = li + j;
+    if (prev[j] === label) {
+      // Series of one batch share label objects (resource labels, repeated values): measure each once. `write`
+      // copies such a label from the previous series' bytes, so its string lengths are not needed again.
+      labelLen = labelLens[prevBase + j] ?? 0;
+    } else {
+      const n = utf8Length(label.name);
+      const v = utf8Length(label.value);
+      stringLens[2 * at] = n;
+      stringLens[2 * at + 1] = v;
+      labelLen = 1 + varintSize(n) + n + 1 + varintSize(v) + v;
+    }
+    labelLens[at] = labelLen;
+    body += 1 + varintSize(labelLen) + labelLen;
+  }
+  for (const sample of series.samples) {
+    const len = sampleSize(timestampOf(sample));
+    body += 1 + varintSize(len) + len;
+  }
+  sizing.seriesLens[k] = body;
+  return 1 + varintSize(body) + body;
 }
 
-/** Writes series `from` to `to` (exclusive) as one WriteRequest of `total` bytes. */
-function write(
-  series: readonly TimeSeries[],
-  sizing: Sizing,
-  from: number,
-  to: number,
-  total: number,
-): Uint8Array {
+// Where each label of the previous series starts in the output, to copy shared labels instead of re-encoding.
+let prevStarts: number[] = [];
+let starts: number[] = [];
+
+/** Writes series `from` to `to` (exclusive), measured as entries 0.. of `sizing`, as one WriteRequest of `total` bytes. */
+function write(series: readonly TimeSeries[], from: number, to: number, total: number): Uint8Array {
   const { stringLens, labelLens, seriesLens, labelBase } = sizing;
   const w = new Writer(total);
   const buf = w.buf;
-  // Where each label of the previous series starts in `buf`, to copy shared labels instead of re-encoding.
-  let prev: readonly Label[] = [];
-  let prevStarts: number[] = [];
-  let starts: number[] = [];
+  let prev: readonly Label[] = NO_LABELS;
+  prevStarts.length = 0;
+  starts.length = 0;
   for (let si = from; si < to; si++) {
     const s = series[si] as TimeSeries;
     const labels = s.labels;
-    let li = labelBase[si] ?? 0;
+    let li = labelBase[si - from] ?? 0;
     buf[w.pos++] = TAG_1_LEN;
-    w.varint(seriesLens[si] ?? 0);
+    w.varint(seriesLens[si - from] ?? 0);
     let j = 0;
     while (j < labels.length) {
       const label = labels[j] as Label;
@@ -639,12 +783,7 @@ function write(
     starts.length = 0;
   }
   if (w.pos !== total) throw new Error(`remote-write encoder wrote ${w.pos} bytes, sized ${total}`);
-  return buf;
-}
-
-function entrySize(sizing: Sizing, si: number): number {
-  const body = sizing.seriesLens[si] ?? 0;
-  return 1 + varintSize(body) + body;
+  return w.bytes;
 }
 
 /**
@@ -653,10 +792,20 @@ function entrySize(sizing: Sizing, si: number): number {
  * stale markers (`staleNaN()`), which keep `0x7ff0000000000002`. Timestamps are truncated to integers.
  */
 export function encodeWriteRequest(series: readonly TimeSeries[]): Uint8Array {
-  const sizing = measure(series);
   let total = 0;
-  for (let si = 0; si < series.length; si++) total += entrySize(sizing, si);
-  return write(series, sizing, 0, series.length, total);
+  let li = 0;
+  let prev: readonly Label[] = NO_LABELS;
+  let prevBase = 0;
+  for (let si = 0; si < series.length; si++) {
+    const s = series[si] as TimeSeries;
+    total += measureOne(s, si, li, prev, prevBase);
+    prev = s.labels;
+    prevBase = li;
+    li += s.labels.length;
+  }
+  const bytes = write(series, 0, series.length, total);
+  releaseScratch();
+  return bytes;
 }
 
 /** One encoded request of `encodeRequests`. */
@@ -669,41 +818,47 @@ export interface EncodedRequest {
 
 /**
  * `splitRequests` and `encodeWriteRequest` in one pass over the label strings: what the sender uses.
- * Falls back to `splitRequests` when a series has to be cut.
+ * Each request is measured and written before the next is measured. Falls back to `splitRequests`
+ * when a series has to be cut.
  */
 export function encodeRequests(series: readonly TimeSeries[], limits: SplitLimits): EncodedRequest[] {
   const maxSamples = Math.max(1, Math.floor(limits.maxSamples));
   const maxBytes = Math.max(1, Math.floor(limits.maxBytes));
-  const sizing = measure(series);
   const out: EncodedRequest[] = [];
   let from = 0;
   let bytes = 0;
   let samples = 0;
+  let li = 0;
+  let prev: readonly Label[] = NO_LABELS;
+  let prevBase = 0;
   for (let si = 0; si < series.length; si++) {
-    const size = entrySize(sizing, si);
-    const count = (series[si] as TimeSeries).samples.length;
+    const s = series[si] as TimeSeries;
+    let size = measureOne(s, si - from, li, prev, prevBase);
+    const count = s.samples.length;
     if (count > maxSamples || size > maxBytes) {
       return splitRequests(series, limits).map((request) => ({
         body: encodeWriteRequest(request),
         series: request.length,
-        samples: request.reduce((n, s) => n + s.samples.length, 0),
+        samples: request.reduce((n, x) => n + x.samples.length, 0),
       }));
     }
     if (si > from && (samples + count > maxSamples || bytes + size > maxBytes)) {
-      out.push({ body: write(series, sizing, from, si, bytes), series: si - from, samples });
+      out.push({ body: write(series, from, si, bytes), series: si - from, samples });
       from = si;
       bytes = 0;
       samples = 0;
+      li = 0;
+      size = measureOne(s, 0, 0, NO_LABELS, 0); // again, as the first entry of the next request
     }
+    prev = s.labels;
+    prevBase = li;
+    li += s.labels.length;
     bytes += size;
     samples += count;
   }
   if (series.length > from)
-    out.push({
-      body: write(series, sizing, from, series.length, bytes),
-      series: series.length - from,
-      samples,
-    });
+    out.push({ body: write(series, from, series.length, bytes), series: series.length - from, samples });
+  releaseScratch();
   return out;
 }
 

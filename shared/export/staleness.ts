@@ -1,4 +1,4 @@
-import { type Label, labelKeyPart, staleNaN, type TimeSeries } from './remote-write-encode.ts';
+import { isPlainJsonText, type Label, staleNaN, type TimeSeries } from './remote-write-encode.ts';
 
 /**
  * Staleness markers for series that vanished between two runs (a dropped table, a database that
@@ -21,13 +21,21 @@ export function seriesKey(labels: readonly Label[]): string {
   const ordered = sorted
     ? labels
     : [...labels].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  // Exactly `JSON.stringify` of the flat pairs, assembled from per-label pieces (`toTimeSeriesWithKeys` uses the same).
-  let key = '[';
-  for (let i = 0; i < ordered.length; i++) {
+  // Exactly `JSON.stringify` of the flat pairs. Label text rarely needs escaping: then one `join` of the raw
+  // pieces builds the key without the intermediate array and quoted strings.
+  const count = ordered.length;
+  const parts: string[] = new Array(2 * count);
+  for (let i = 0; i < count; i++) {
     const label = ordered[i] as Label;
-    key += i === 0 ? labelKeyPart(label.name, label.value) : `,${labelKeyPart(label.name, label.value)}`;
+    if (!isPlainJsonText(label.name) || !isPlainJsonText(label.value)) {
+      const flat: string[] = [];
+      for (const l of ordered) flat.push(l.name, l.value);
+      return JSON.stringify(flat);
+    }
+    parts[2 * i] = label.name;
+    parts[2 * i + 1] = label.value;
   }
-  return `${key}]`;
+  return count === 0 ? '[]' : `["${parts.join('","')}"]`;
 }
 
 /**

@@ -12,7 +12,7 @@ import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
-import type { MetricBatch, MetricFamily } from '../model/metrics.ts';
+import type { Attributes, MetricBatch, MetricFamily } from '../model/metrics.ts';
 
 /** The instrumentation scope every pgotel metric is emitted under. */
 export const PGOTEL_SCOPE: { readonly name: string; readonly version: string } = {
@@ -76,9 +76,292 @@ function toMetricData(family: MetricFamily, endTime: HrTime): MetricData {
   };
 }
 
-/** Encodes one batch as a protobuf `ExportMetricsServiceRequest` (the `.binpb` archive object body). */
+/**
+ * Encodes one batch as a protobuf `ExportMetricsServiceRequest` (the `.binpb` archive object body): the bytes
+ * `ProtobufMetricsSerializer` writes for `toResourceMetrics(batch)`, written straight from the batch. A batch
+ * whose attribute values are not all strings (outside the model's types) goes through the serializer itself.
+ */
 export function encodeExportRequest(batch: MetricBatch): Uint8Array {
+  try {
+    return writeBatch(batch, PGOTEL_SCOPE);
+  } catch (error) {
+    if (!(error instanceof NotPlain)) throw error;
+  }
+  return serializeWithLibrary(batch);
+}
+
+/** `encodeExportRequest` through otlp-transformer's serializer: the reference the direct writer must match. */
+export function serializeWithLibrary(batch: MetricBatch): Uint8Array {
   const bytes = ProtobufMetricsSerializer.serializeRequest(toResourceMetrics(batch));
   if (bytes === undefined) throw new Error('OTLP serializer returned no bytes');
   return bytes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Direct writer: the same bytes as `ProtobufMetricsSerializer.serializeRequest(toResourceMetrics(batch))`,
+// without building a DataPoint object per point first (the export hot path archives every sample).
+// ---------------------------------------------------------------------------------------------
+
+/** Protobuf writer over a growable buffer; messages get a one-byte length slot, widened when needed. */
+class OtlpWriter {
+  bytes: Uint8Array;
+  view: DataView;
+  pos = 0;
+
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
+  ensure(extra: number): void {
+    const needed = this.pos + extra;
+    if (needed <= this.bytes.length) return;
+    let size = this.bytes.length * 2;
+    while (size < needed) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.bytes.subarray(0, this.pos));
+    this.bytes = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  byte(value: number): void {
+    this.bytes[this.pos++] = value;
+  }
+
+  /** A non-negative integer below 2^32 (lengths, tags, enum values). */
+  varint(value: number): void {
+    let v = value >>> 0;
+    while (v > 0x7f) {
+      this.bytes[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.bytes[this.pos++] = v;
+  }
+
+  /** Length-prefixed UTF-8 of `text`, whose UTF-8 length is `length` (`utf8Length`). */
+  string(text: string, length: number): void {
+    this.ensure(5 + length);
+    this.varint(length);
+    if (length === text.length) {
+      const bytes = this.bytes;
+      let pos = this.pos;
+      for (let i = 0; i < length; i++) bytes[pos++] = text.charCodeAt(i);
+      this.pos = pos;
+    } else {
+      this.bytes.set(utf8Encoder.encode(text), this.pos);
+      this.pos += length;
+    }
+  }
+
+  fixed64(low: number, high: number): void {
+    this.view.setUint32(this.pos, low, true);
+    this.view.setUint32(this.pos + 4, high, true);
+    this.pos += 8;
+  }
+
+  double(value: number): void {
+    this.view.setFloat64(this.pos, value, true);
+    this.pos += 8;
+  }
+
+  /** Starts a length-delimited message whose tag is already written; returns what `end` needs. */
+  begin(): number {
+    this.ensure(1);
+    return this.pos++;
+  }
+
+  end(slot: number): void {
+    const length = this.pos - slot - 1;
+    const size = varintSize(length);
+    if (size > 1) {
+      this.ensure(size - 1);
+      this.bytes.copyWithin(slot + size, slot + 1, this.pos);
+      this.pos += size - 1;
+    }
+    const end = this.pos;
+    this.pos = slot;
+    this.varint(length);
+    this.pos = end;
+  }
+}
+
+const utf8Encoder = new TextEncoder();
+
+function varintSize(v: number): number {
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x200000) return 3;
+  if (v < 0x10000000) return 4;
+  return 5;
+}
+
+/** UTF-8 bytes of `text`; lone surrogates count as U+FFFD, as `TextEncoder` writes them. */
+function utf8Length(text: string): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) if (text.charCodeAt(i) > 0x7f) return utf8Encoder.encode(text).length;
+  return n;
+}
+
+/** `HrTime` → unsigned 64-bit nanoseconds as [low, high], exactly as otlp-transformer's `writeHrTimeAsFixed64`. */
+function hrTimeFixed64(time: HrTime): [number, number] {
+  const [seconds, nanos] = time;
+  const lowNanos = (seconds & 0xffff) * 1_000_000_000;
+  const highNanos = ((seconds / 0x10000) >>> 0) * 1_000_000_000;
+  const lowWithCarry = (lowNanos >>> 0) + (((highNanos & 0xffff) * 0x10000) >>> 0) + nanos;
+  const carry = Math.floor(lowWithCarry / 0x100000000);
+  return [
+    lowWithCarry >>> 0,
+    (Math.floor(lowNanos / 0x100000000) + ((highNanos / 0x10000) >>> 0) + carry) >>> 0,
+  ];
+}
+
+/** Thrown inside the writer for what only the library serializer handles (a non-string attribute value, ...). */
+class NotPlain extends Error {}
+
+// Per attribute of the point being written: UTF-8 lengths of key and value, and the KeyValue body length.
+const keyLens: number[] = [];
+const valueLens: number[] = [];
+const kvLens: number[] = [];
+// UTF-8 length of each attribute key by position, for keys that repeat from point to point.
+const lastKeys: string[] = [];
+const lastKeyLens: number[] = [];
+
+/** Measures one attribute set into the scratch arrays; returns the encoded size of its KeyValue fields. */
+function measureAttributes(attributes: Attributes): number {
+  let size = 0;
+  let i = 0;
+  for (const key in attributes) {
+    if (!Object.hasOwn(attributes, key)) continue;
+    const value: unknown = attributes[key];
+    if (typeof value !== 'string') throw new NotPlain();
+    let k: number;
+    if (lastKeys[i] === key) {
+      k = lastKeyLens[i] ?? 0;
+    } else {
+      k = utf8Length(key);
+      lastKeys[i] = key;
+      lastKeyLens[i] = k;
+    }
+    const v = utf8Length(value);
+    const any = 1 + varintSize(v) + v;
+    const kv = 1 + varintSize(k) + k + 1 + varintSize(any) + any;
+    keyLens[i] = k;
+    valueLens[i] = v;
+    kvLens[i] = kv;
+    size += 1 + varintSize(kv) + kv;
+    i++;
+  }
+  return size;
+}
+
+/** Writes the attributes `measureAttributes` just measured as repeated KeyValue field `tag`. */
+function writeAttributes(w: OtlpWriter, attributes: Attributes, tag: number): void {
+  let i = 0;
+  for (const key in attributes) {
+    if (!Object.hasOwn(attributes, key)) continue;
+    const v = valueLens[i] ?? 0;
+    w.ensure(12);
+    w.byte(tag);
+    w.varint(kvLens[i] ?? 0);
+    w.byte(0x0a);
+    w.string(key, keyLens[i] ?? 0);
+    w.ensure(6);
+    w.byte(0x12);
+    w.varint(1 + varintSize(v) + v);
+    w.byte(0x0a);
+    w.string(attributes[key] ?? '', v);
+    i++;
+  }
+}
+
+function writeBatch(batch: MetricBatch, scope: typeof PGOTEL_SCOPE): Uint8Array {
+  let points = 0;
+  for (const family of batch.families) points += family.points.length;
+  const w = new OtlpWriter(1024 + points * 128);
+  const [endLow, endHigh] = hrTimeFixed64(msToHrTime(batch.timeMs));
+  let startMs = Number.NaN;
+  let startLow = 0;
+  let startHigh = 0;
+
+  w.byte(0x0a); // resource_metrics
+  const resourceMetrics = w.begin();
+  // The library copies resource attributes into a fresh object, where an own `__proto__` key is lost.
+  if (Object.hasOwn(batch.resource, '__proto__')) throw new NotPlain();
+  w.byte(0x0a); // resource
+  const resource = w.begin();
+  measureAttributes(batch.resource);
+  writeAttributes(w, batch.resource, 0x0a);
+  w.ensure(2);
+  w.byte(0x10); // dropped_attributes_count
+  w.byte(0);
+  w.end(resource);
+  w.byte(0x12); // scope_metrics
+  const scopeMetrics = w.begin();
+  w.byte(0x0a); // scope
+  const scopeStart = w.begin();
+  w.byte(0x0a);
+  w.string(scope.name, utf8Length(scope.name));
+  if (scope.version !== '') {
+    w.ensure(1);
+    w.byte(0x12);
+    w.string(scope.version, utf8Length(scope.version));
+  }
+  w.end(scopeStart);
+
+  for (const family of batch.families) {
+    w.ensure(1);
+    w.byte(0x12); // metrics
+    const metric = w.begin();
+    w.byte(0x0a);
+    w.string(family.name, utf8Length(family.name));
+    if (family.description !== '') {
+      w.ensure(1);
+      w.byte(0x12);
+      w.string(family.description, utf8Length(family.description));
+    }
+    if (family.unit !== '') {
+      w.ensure(1);
+      w.byte(0x1a);
+      w.string(family.unit, utf8Length(family.unit));
+    }
+    const counter = family.kind === 'counter';
+    w.ensure(1);
+    w.byte(counter ? 0x3a : 0x2a); // sum (7) or gauge (5)
+    const data = w.begin();
+    for (const point of family.points) {
+      const ndp = 27 + measureAttributes(point.attributes);
+      w.ensure(6 + ndp);
+      w.byte(0x0a); // data_points
+      w.varint(ndp);
+      let low = endLow;
+      let high = endHigh;
+      if (point.startTimeMs !== undefined) {
+        if (point.startTimeMs !== startMs) {
+          startMs = point.startTimeMs;
+          [startLow, startHigh] = hrTimeFixed64(msToHrTime(startMs));
+        }
+        low = startLow;
+        high = startHigh;
+      }
+      w.byte(0x11); // start_time_unix_nano
+      w.fixed64(low, high);
+      w.byte(0x19); // time_unix_nano
+      w.fixed64(endLow, endHigh);
+      w.byte(0x21); // as_double
+      w.double(point.value);
+      writeAttributes(w, point.attributes, 0x3a);
+    }
+    if (counter) {
+      w.ensure(4);
+      w.byte(0x10); // aggregation_temporality: CUMULATIVE
+      w.byte(2);
+      w.byte(0x18); // is_monotonic
+      w.byte(1);
+    }
+    w.end(data);
+    w.end(metric);
+  }
+  w.end(scopeMetrics);
+  w.end(resourceMetrics);
+  return w.bytes.subarray(0, w.pos);
 }

@@ -253,3 +253,43 @@ describe('seriesWithStaleness', () => {
     expect(keys).toEqual({ critical: current, standard: [], historical: [] });
   });
 });
+
+describe('seriesWithStaleness across tiers', () => {
+  it('keeps the previous keys of tiers the run did not collect and forgets keys that do not decode', () => {
+    // Prepare
+    const batch = {
+      resource: { 'service.name': 'postgresql' },
+      timeMs: 1_700_000_000_000,
+      families: [
+        {
+          name: 'm',
+          unit: '1',
+          description: '',
+          kind: 'gauge' as const,
+          points: [{ attributes: {}, value: 1 }],
+        },
+      ],
+    };
+    const previousSeries = {
+      standard: ['["__name__","old"]'],
+      historical: ['not a key'],
+      critical: ['garbage'],
+    };
+
+    // Act
+    const { keys, stale } = seriesWithStaleness({
+      batches: [{ tier: 'critical', batch }],
+      cluster: 'c',
+      target: 't',
+      scheduledAtMs: batch.timeMs,
+      previousSeries,
+    });
+
+    // Assess
+    expect(keys.standard).toEqual(['["__name__","old"]']);
+    expect(keys.historical).toEqual(['not a key']);
+    expect(keys.critical).toHaveLength(1);
+    expect(keys.critical[0]).not.toBe('garbage');
+    expect(stale).toEqual([]);
+  });
+});

@@ -17,7 +17,9 @@ import {
   staleNaN,
   type TimeSeries,
   toTimeSeries,
+  toTimeSeriesWithKeys,
 } from '../../../shared/export/remote-write-encode.ts';
+import { seriesKey } from '../../../shared/export/staleness.ts';
 import type { MetricBatch, MetricFamily } from '../../../shared/model/metrics.ts';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
@@ -470,5 +472,91 @@ describe('splitRequests', () => {
         expect(encodeWriteRequest(r).length, `seed ${seed}`).toBeLessThanOrEqual(maxBytes);
       }
     }
+  });
+});
+
+describe('toTimeSeriesWithKeys', () => {
+  /** A batch with colliding, reserved, empty, escaped and non-ASCII keys and values, and duplicate points. */
+  function nastyBatch(seed: number): MetricBatch {
+    const random = prng(seed);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const keyPieces = [
+      'db.system',
+      'db_system',
+      'job',
+      'instance',
+      '__name__',
+      '2x',
+      '',
+      'é',
+      'A',
+      'Zone',
+      'x',
+    ];
+    const valuePieces = ['', 'v', '"', '\n', '\\', 'é', '😀', '\ud800', '\u007f', ' '];
+    const attrs = (n: number): Record<string, string> => {
+      const out: Record<string, string> = {};
+      for (let i = 0; i < n; i++) out[pick(keyPieces)] = pick(valuePieces) + pick(valuePieces);
+      return out;
+    };
+    return batchOf(
+      { 'service.name': pick(['s', 'é"']), ...attrs(Math.floor(random() * 5)) },
+      Array.from({ length: 1 + Math.floor(random() * 3) }, () =>
+        gauge(
+          pick(['pg.a', 'pg_a', 'up']),
+          Array.from({ length: 1 + Math.floor(random() * 8) }, () => ({
+            attributes: attrs(Math.floor(random() * 4)),
+            value: random(),
+          })),
+        ),
+      ),
+    );
+  }
+
+  it('gives the series of toTimeSeries and exactly the seriesKey of each (property)', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      // Prepare
+      const batch = nastyBatch(seed);
+      // Act
+      const { series, keys, matched } = toTimeSeriesWithKeys(batch);
+      // Assess
+      expect(series, `seed ${seed}`).toEqual(toTimeSeries(batch));
+      expect(keys, `seed ${seed}`).toEqual(series.map((s) => seriesKey(s.labels)));
+      expect(matched).toEqual(new Uint8Array(0));
+    }
+  });
+
+  it('builds the same keys whatever the previous keys, and marks only previous keys it returns (property)', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      // Prepare: the previous run's keys as storage gives them back, with one series gone and one new.
+      const batch = nastyBatch(seed);
+      const before = toTimeSeriesWithKeys(batch).keys;
+      const previous: string[] = JSON.parse(JSON.stringify(before));
+      previous.splice(seed % previous.length, 1);
+      previous.splice(seed % (previous.length + 1), 0, '["__name__","gone","job","x"]');
+      // Act
+      const { keys, matched } = toTimeSeriesWithKeys(batch, {}, previous);
+      // Assess
+      expect(keys, `seed ${seed}`).toEqual(before);
+      expect(matched).toHaveLength(previous.length);
+      previous.forEach((key, i) => {
+        if (matched[i] === 1) expect(keys.includes(key), `seed ${seed}: ${key}`).toBe(true);
+      });
+    }
+  });
+
+  it('finds the previous keys across one series gone and one new', () => {
+    // Prepare
+    const point = (t: string, value: number) => ({ attributes: { t }, value });
+    const key = (t: string) => `["__name__","m_ratio","job","s","service_name","s","t","${t}"]`;
+    const batch = batchOf({ 'service.name': 's' }, [
+      gauge('m', [point('a', 1), point('b', 2), point('new', 3), point('d', 4)]),
+    ]);
+    const previous: string[] = JSON.parse(JSON.stringify([key('a'), key('b'), key('gone'), key('d')]));
+    // Act
+    const { keys, matched } = toTimeSeriesWithKeys(batch, {}, previous);
+    // Assess
+    expect(keys).toEqual([key('a'), key('b'), key('new'), key('d')]);
+    expect([...matched]).toEqual([1, 1, 0, 1]);
   });
 });

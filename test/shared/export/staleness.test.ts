@@ -42,6 +42,49 @@ describe('seriesKey', () => {
   });
 });
 
+describe('seriesKey escaping', () => {
+  it('is exactly JSON.stringify of the sorted pairs for any text (property)', () => {
+    const pieces = [
+      'a',
+      '"',
+      '\\',
+      '\n',
+      '\u0000',
+      '\u001f',
+      ' ',
+      '~',
+      '\u007f',
+      'é',
+      '😀',
+      '\ud800',
+      '\udc00',
+      '/',
+    ];
+    let state = 7;
+    const random = (): number => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+    const text = (): string =>
+      Array.from(
+        { length: 1 + Math.floor(random() * 4) },
+        () => pieces[Math.floor(random() * pieces.length)],
+      ).join('');
+    for (let i = 0; i < 500; i++) {
+      // Prepare
+      const labels = [
+        { name: '__name__', value: text() },
+        { name: `b${text()}`, value: text() },
+      ];
+      // Act
+      const key = seriesKey(labels);
+      // Assess
+      expect(key).toBe(JSON.stringify(labels.flatMap((l) => [l.name, l.value])));
+      expect(labelsFromKey(key)).toEqual(labels);
+    }
+  });
+});
+
 describe('staleMarkers', () => {
   it('marks exactly the series that are gone, at the given time, with the stale bit pattern', () => {
     // Prepare

@@ -5,6 +5,7 @@ import {
   encodeExportRequest,
   msToHrTime,
   PGOTEL_SCOPE,
+  serializeWithLibrary,
   toResourceMetrics,
 } from '../../../shared/otlp/build.ts';
 import { f64, fixed64, message, nanos, str, vint } from './protobuf.ts';
@@ -123,5 +124,86 @@ describe('encodeExportRequest', () => {
 
     // Assess
     expect(Buffer.from(bytes).toString('hex')).toBe(Buffer.from(expected).toString('hex'));
+  });
+});
+
+describe('encodeExportRequest direct writer', () => {
+  /** Deterministic PRNG (LCG), so a failing case can be replayed. */
+  function prng(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+  }
+
+  it('writes the same bytes as the otlp-transformer serializer (property)', () => {
+    const texts = ['', 'a', 'orders', 'é', '😀', '\ud800', 'x'.repeat(200), '"q"', '\n', '0', '12'];
+    const values = [0, -1, 1.5, 2 ** 60, Number.NaN, Number.POSITIVE_INFINITY, -0, 1e-300];
+    for (let seed = 1; seed <= 60; seed++) {
+      // Prepare: unicode and lone surrogates, integer-like keys (ordered first by JS), long strings that need
+      // multi-byte lengths, start times before and after the epoch, fractional milliseconds.
+      const random = prng(seed);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+      const attrs = (n: number): Record<string, string> => {
+        const out: Record<string, string> = {};
+        for (let i = 0; i < n; i++) out[pick(texts) + pick(['', 'k', '1'])] = pick(texts) + pick(texts);
+        return out;
+      };
+      const testBatch: MetricBatch = {
+        resource: attrs(Math.floor(random() * 6)),
+        timeMs: pick([T, T + 0.25, 1_000, -1_500.5]),
+        families: Array.from({ length: 1 + Math.floor(random() * 4) }, () => ({
+          name: pick(texts),
+          unit: pick(['', 'By', '{x}', 'é']),
+          description: pick(texts),
+          kind: pick(['gauge', 'counter'] as const),
+          points: Array.from({ length: Math.floor(random() * (random() < 0.2 ? 400 : 5)) }, () => ({
+            attributes: attrs(Math.floor(random() * 4)),
+            value: pick(values),
+            ...(random() < 0.5 ? { startTimeMs: pick([T - 60_000, 0, -2_000.125, T + 0.5]) } : {}),
+          })),
+        })),
+      };
+      // Act
+      const direct = encodeExportRequest(testBatch);
+      const reference = serializeWithLibrary(testBatch);
+      // Assess
+      expect(Buffer.from(direct).toString('hex'), `seed ${seed}`).toBe(
+        Buffer.from(reference).toString('hex'),
+      );
+    }
+  });
+
+  it('writes what the serializer writes for a `__proto__` attribute key', () => {
+    // Prepare: an own `__proto__` key, as JSON.parse makes one; the serializer drops it from the resource only.
+    const odd: MetricBatch = {
+      ...batch,
+      resource: JSON.parse('{"__proto__":"r","service.name":"pg"}'),
+      families: [
+        { ...batch.families[0], points: [{ attributes: JSON.parse('{"__proto__":"p"}'), value: 1 }] },
+      ],
+    } as MetricBatch;
+    // Act
+    const bytes = encodeExportRequest(odd);
+    // Assess
+    expect(Buffer.from(bytes).toString('hex')).toBe(Buffer.from(serializeWithLibrary(odd)).toString('hex'));
+  });
+
+  it('hands a batch with a non-string attribute value to the serializer', () => {
+    // Prepare: outside the model's types, as untyped input could be.
+    const odd = {
+      ...batch,
+      families: [
+        {
+          ...batch.families[0],
+          points: [{ attributes: { n: 5 } as unknown as Record<string, string>, value: 1 }],
+        },
+      ],
+    } as MetricBatch;
+    // Act
+    const bytes = encodeExportRequest(odd);
+    // Assess
+    expect(Buffer.from(bytes).toString('hex')).toBe(Buffer.from(serializeWithLibrary(odd)).toString('hex'));
   });
 });
