@@ -20,7 +20,6 @@ function counterOf(
 
 const DATABASE_STATS_SQL = `
 SELECT datname AS database_name,
-       pg_database_size(datid) AS size_bytes,
        numbackends, xact_commit, xact_rollback, blks_read, blks_hit,
        tup_returned, tup_fetched, tup_inserted, tup_updated, tup_deleted,
        deadlocks, checksum_failures, temp_files, temp_bytes,
@@ -60,14 +59,6 @@ export const DATABASE_STATS: QueryDefinition = {
   scope: 'cluster',
   sql: [{ sql: DATABASE_STATS_SQL }],
   metrics: [
-    {
-      name: 'postgresql.database.size',
-      kind: 'gauge',
-      unit: 'By',
-      description: 'Disk space used by the database (pg_database_size).',
-      valueColumn: 'size_bytes',
-      attributes: [DATABASE],
-    },
     counterOf(TRANSACTIONS, 'xact_commit', { transaction_type: 'commit' }),
     counterOf(TRANSACTIONS, 'xact_rollback', { transaction_type: 'rollback' }),
     counterOf(BLOCKS, 'blks_read', { block_type: 'read' }),

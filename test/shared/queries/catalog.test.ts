@@ -184,7 +184,7 @@ describe.each(PG_MAJORS)('built-in query catalog on PostgreSQL %i', (major) => {
 
   it('reports each database size as pg_database_size', async () => {
     // Act
-    const result = await collectFrom(target, { tiers: ['standard'], queries: ['database_stats'] });
+    const result = await collectFrom(target, { tiers: ['historical'], queries: ['database_size'] });
     const expected = await server.query<{ datname: string; size: string }>(
       `SELECT datname, pg_database_size(datname) AS size FROM pg_database WHERE datname IN ('app', 'bounds', 'postgres')`,
     );
