@@ -1,4 +1,5 @@
-import { type CollectTarget, collect, DEFAULT_TIER_SETTINGS } from '../shared/collect/collect.ts';
+import { collect } from '../shared/collect/collect.ts';
+import { connectionTarget } from '../shared/config/targets.ts';
 import { parseDsn } from '../shared/db/connection.ts';
 import { TIER_INTERVAL_SECONDS, TIERS, type Tier } from '../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../shared/queries/catalog.ts';
@@ -67,17 +68,7 @@ export async function benchCollect(options: {
     const dsn = new URL(pg.dsn('postgres'));
     dsn.username = 'otel_monitor';
     dsn.password = 'bench-monitor';
-    const target: CollectTarget = {
-      name: 'bench',
-      cluster: 'bench',
-      environment: 'bench',
-      serviceName: 'postgresql',
-      labels: {},
-      connection: parseDsn(dsn.toString()),
-      databases: { include: [], exclude: [] },
-      maxConnections: 2,
-      tiers: DEFAULT_TIER_SETTINGS,
-    };
+    const target = connectionTarget('bench', parseDsn(dsn.toString()), { environment: 'bench' });
     const limits = options.limits ?? DEFAULT_LIMITS;
     const results: TierTiming[] = [];
     for (const tier of TIERS) {

@@ -1,13 +1,8 @@
 import { existsSync } from 'node:fs';
-import {
-  type CollectResult,
-  type CollectTarget,
-  collect,
-  DEFAULT_TIER_SETTINGS,
-} from '../shared/collect/collect.ts';
+import { type CollectResult, type CollectTarget, collect } from '../shared/collect/collect.ts';
 import { loadConfig } from '../shared/config/load.ts';
 import type { PgotelConfig } from '../shared/config/schema.ts';
-import { findTarget, resolveLimits, resolveTarget } from '../shared/config/targets.ts';
+import { connectionTarget, findTarget, resolveLimits, resolveTarget } from '../shared/config/targets.ts';
 import { parseDsn } from '../shared/db/connection.ts';
 import { TIERS, type Tier } from '../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../shared/queries/catalog.ts';
@@ -49,20 +44,6 @@ interface Plan {
   readonly cleanup: () => Promise<void>;
 }
 
-function dsnTarget(name: string, dsn: string): CollectTarget {
-  return {
-    name,
-    cluster: name,
-    environment: 'local',
-    serviceName: 'postgresql',
-    labels: {},
-    connection: parseDsn(dsn),
-    databases: { include: [], exclude: [] },
-    maxConnections: 2,
-    tiers: DEFAULT_TIER_SETTINGS,
-  };
-}
-
 /** Decides what to collect from: a config target, a DSN, or a freshly started demo database. */
 export async function planCollection(
   options: CollectCommandOptions,
@@ -96,7 +77,7 @@ export async function planCollection(
   const dsn = options.dsn ?? env.DATABASE_URL;
   if (dsn !== undefined && dsn !== '') {
     return {
-      target: dsnTarget('local', dsn),
+      target: connectionTarget('local', parseDsn(dsn)),
       queries: BUILTIN_QUERIES,
       limits: DEFAULT_LIMITS,
       intervals: {},
@@ -105,7 +86,7 @@ export async function planCollection(
   }
   const demo = await startDemoDatabase(log);
   return {
-    target: { ...dsnTarget('embedded', demo.dsn), environment: 'demo' },
+    target: connectionTarget('embedded', parseDsn(demo.dsn), { environment: 'demo' }),
     queries: BUILTIN_QUERIES,
     limits: DEFAULT_LIMITS,
     intervals: {},

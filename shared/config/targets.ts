@@ -37,6 +37,29 @@ export function resolveTarget(
   };
 }
 
+/**
+ * A target for one connection with every default (cluster = name, environment `local`, every database,
+ * default tier timeouts): what `pgotel collect --dsn` collects from. `overrides` replace any field.
+ */
+export function connectionTarget(
+  name: string,
+  connection: ConnectionParams,
+  overrides: Partial<CollectTarget> = {},
+): CollectTarget {
+  return {
+    name,
+    cluster: name,
+    environment: 'local',
+    serviceName: 'postgresql',
+    labels: {},
+    connection,
+    databases: { include: [], exclude: [] },
+    maxConnections: 2,
+    tiers: DEFAULT_TIER_SETTINGS,
+    ...overrides,
+  };
+}
+
 /** The engine's limits from the config's snake_case `queries.limits`. */
 export function resolveLimits(limits: LimitsConfig): QueryLimits {
   return {

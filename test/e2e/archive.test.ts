@@ -10,12 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArchivedObject } from '../../shared/archive/archive.ts';
 import { createS3Client } from '../../shared/archive/s3-store.ts';
 import { type OpenedArchiveStore, openArchiveStore } from '../../shared/archive/store.ts';
-import {
-  type CollectResult,
-  type CollectTarget,
-  collect,
-  DEFAULT_TIER_SETTINGS,
-} from '../../shared/collect/collect.ts';
+import { type CollectResult, type CollectTarget, collect } from '../../shared/collect/collect.ts';
+import { connectionTarget } from '../../shared/config/targets.ts';
 import { parseDsn } from '../../shared/db/connection.ts';
 import { type ExportSummary, exportRun } from '../../shared/export/export-run.ts';
 import { decodeWriteRequest, toTimeSeries } from '../../shared/export/remote-write-encode.ts';
@@ -94,17 +90,7 @@ function expectedKey(prefix: string, tier: Tier, timeMs: number, scheduledAtMs: 
 }
 
 function targetOf(server: PgInstance): CollectTarget {
-  return {
-    name: TARGET,
-    cluster: CLUSTER,
-    environment: 'test',
-    serviceName: 'postgresql',
-    labels: {},
-    connection: parseDsn(server.dsn()),
-    databases: { include: [], exclude: [] },
-    maxConnections: 2,
-    tiers: DEFAULT_TIER_SETTINGS,
-  };
+  return connectionTarget(TARGET, parseDsn(server.dsn()), { cluster: CLUSTER, environment: 'test' });
 }
 
 /** Collects every tier and exports to the receiver and the archive at `url`. */

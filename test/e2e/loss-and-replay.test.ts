@@ -3,12 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArchivedObject } from '../../shared/archive/archive.ts';
 import { FileArchiveStore } from '../../shared/archive/file-store.ts';
-import {
-  type CollectResult,
-  type CollectTarget,
-  collect,
-  DEFAULT_TIER_SETTINGS,
-} from '../../shared/collect/collect.ts';
+import { type CollectResult, type CollectTarget, collect } from '../../shared/collect/collect.ts';
+import { connectionTarget } from '../../shared/config/targets.ts';
 import { parseDsn } from '../../shared/db/connection.ts';
 import { type ExportSummary, exportRun } from '../../shared/export/export-run.ts';
 import { toTimeSeries } from '../../shared/export/remote-write-encode.ts';
@@ -34,17 +30,7 @@ let archiveDir: string;
 let store: FileArchiveStore;
 
 function targetOf(server: PgInstance): CollectTarget {
-  return {
-    name: TARGET,
-    cluster: CLUSTER,
-    environment: 'test',
-    serviceName: 'postgresql',
-    labels: {},
-    connection: parseDsn(server.dsn()),
-    databases: { include: [], exclude: [] },
-    maxConnections: 2,
-    tiers: DEFAULT_TIER_SETTINGS,
-  };
+  return connectionTarget(TARGET, parseDsn(server.dsn()), { cluster: CLUSTER, environment: 'test' });
 }
 
 /** Collects every tier and exports it to Prometheus and the file archive. */

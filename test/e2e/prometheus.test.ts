@@ -1,10 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type CollectResult,
-  type CollectTarget,
-  collect,
-  DEFAULT_TIER_SETTINGS,
-} from '../../shared/collect/collect.ts';
+import { type CollectResult, type CollectTarget, collect } from '../../shared/collect/collect.ts';
+import { connectionTarget } from '../../shared/config/targets.ts';
 import { parseDsn } from '../../shared/db/connection.ts';
 import { type ExportSummary, exportRun } from '../../shared/export/export-run.ts';
 import { prometheusMetricName } from '../../shared/export/prom-names.ts';
@@ -31,17 +27,11 @@ let prom: PromInstance;
 let target: CollectTarget;
 
 function targetOf(server: PgInstance): CollectTarget {
-  return {
-    name: TARGET,
+  return connectionTarget(TARGET, parseDsn(server.dsn()), {
     cluster: CLUSTER,
     environment: 'test',
-    serviceName: 'postgresql',
     labels: { team: 'dba' },
-    connection: parseDsn(server.dsn()),
-    databases: { include: [], exclude: [] },
-    maxConnections: 2,
-    tiers: DEFAULT_TIER_SETTINGS,
-  };
+  });
 }
 
 async function collectAll(): Promise<CollectResult> {

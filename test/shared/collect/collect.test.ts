@@ -1,14 +1,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type CollectResult,
-  type CollectTarget,
-  collect,
-  DEFAULT_TIER_SETTINGS,
-} from '../../../shared/collect/collect.ts';
+import { type CollectResult, type CollectTarget, collect } from '../../../shared/collect/collect.ts';
 import type { QueryReport } from '../../../shared/collect/run-query.ts';
 import { parseConfig } from '../../../shared/config/load.ts';
-import { resolveLimits, resolveTarget } from '../../../shared/config/targets.ts';
+import { connectionTarget, resolveLimits, resolveTarget } from '../../../shared/config/targets.ts';
 import { type ConnectionParams, parseDsn } from '../../../shared/db/connection.ts';
 import type { MetricPoint, Tier } from '../../../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';
@@ -20,18 +15,7 @@ import { type PgInstance, startPostgres } from '../../helpers/postgres.ts';
 const ALL_TIERS: readonly Tier[] = ['critical', 'standard', 'historical'];
 
 function targetOf(connection: ConnectionParams, overrides: Partial<CollectTarget> = {}): CollectTarget {
-  return {
-    name: 'collect-test',
-    cluster: 'collect-test',
-    environment: 'test',
-    serviceName: 'postgresql',
-    labels: {},
-    connection,
-    databases: { include: [], exclude: [] },
-    maxConnections: 2,
-    tiers: DEFAULT_TIER_SETTINGS,
-    ...overrides,
-  };
+  return connectionTarget('collect-test', connection, { environment: 'test', ...overrides });
 }
 
 async function collectAll(

@@ -1,6 +1,7 @@
 import { escapeIdentifier } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CollectResult, collect, DEFAULT_TIER_SETTINGS } from '../../../shared/collect/collect.ts';
+import { type CollectResult, collect } from '../../../shared/collect/collect.ts';
+import { connectionTarget } from '../../../shared/config/targets.ts';
 import { parseDsn } from '../../../shared/db/connection.ts';
 import { toPrometheusText } from '../../../shared/export/prom-text.ts';
 import type { MetricPoint } from '../../../shared/model/metrics.ts';
@@ -48,17 +49,10 @@ describe.each(PG_MAJORS)('hostile identifiers on PostgreSQL %i', (major) => {
     }
     // The connection database itself is the hostile one: its name survives the DSN round trip.
     result = await collect(
-      {
-        name: 'hostile',
-        cluster: 'hostile',
+      connectionTarget('hostile', parseDsn(server.dsn(DATABASE)), {
         environment: 'test',
-        serviceName: 'postgresql',
-        labels: {},
-        connection: parseDsn(server.dsn(DATABASE)),
         databases: { include: [DATABASE], exclude: [] },
-        maxConnections: 2,
-        tiers: DEFAULT_TIER_SETTINGS,
-      },
+      }),
       { tiers: ['historical'], scheduledAtMs: Date.now(), ignoreIntervals: true },
       { queries: BUILTIN_QUERIES, limits: DEFAULT_LIMITS },
     );

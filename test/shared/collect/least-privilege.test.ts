@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CollectResult, collect, DEFAULT_TIER_SETTINGS } from '../../../shared/collect/collect.ts';
+import { type CollectResult, collect } from '../../../shared/collect/collect.ts';
+import { connectionTarget } from '../../../shared/config/targets.ts';
 import type { MetricPoint } from '../../../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';
 import { PG_MAJORS, type PgInstance, startPostgres } from '../../helpers/postgres.ts';
@@ -67,13 +68,9 @@ describe.each(PG_MAJORS)('the whole catalog as a pg_monitor-only role on Postgre
       }
     }
     result = await collect(
-      {
-        name: 'least-privilege',
-        cluster: 'least-privilege',
-        environment: 'test',
-        serviceName: 'postgresql',
-        labels: {},
-        connection: {
+      connectionTarget(
+        'least-privilege',
+        {
           host: server.host,
           port: server.port,
           user: 'otel_monitor',
@@ -81,10 +78,8 @@ describe.each(PG_MAJORS)('the whole catalog as a pg_monitor-only role on Postgre
           database: 'postgres',
           tls: { mode: 'disable' },
         },
-        databases: { include: [], exclude: [] },
-        maxConnections: 2,
-        tiers: DEFAULT_TIER_SETTINGS,
-      },
+        { environment: 'test' },
+      ),
       { tiers: ['critical', 'standard', 'historical'], scheduledAtMs: Date.now(), ignoreIntervals: true },
       { queries: BUILTIN_QUERIES, limits: DEFAULT_LIMITS },
     );

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CollectResult, collect, DEFAULT_TIER_SETTINGS } from '../../../shared/collect/collect.ts';
+import { type CollectResult, collect } from '../../../shared/collect/collect.ts';
+import { connectionTarget } from '../../../shared/config/targets.ts';
 import { parseDsn } from '../../../shared/db/connection.ts';
 import type { MetricPoint } from '../../../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';
@@ -7,17 +8,7 @@ import { PG_MAJORS, type PgInstance, startPostgres, startReplica } from '../../h
 
 async function collectFrom(server: PgInstance, name: string): Promise<CollectResult> {
   return collect(
-    {
-      name,
-      cluster: 'replication-test',
-      environment: 'test',
-      serviceName: 'postgresql',
-      labels: {},
-      connection: parseDsn(server.dsn()),
-      databases: { include: [], exclude: [] },
-      maxConnections: 2,
-      tiers: DEFAULT_TIER_SETTINGS,
-    },
+    connectionTarget(name, parseDsn(server.dsn()), { cluster: 'replication-test', environment: 'test' }),
     { tiers: ['critical', 'standard', 'historical'], scheduledAtMs: Date.now(), ignoreIntervals: true },
     { queries: BUILTIN_QUERIES, limits: DEFAULT_LIMITS },
   );

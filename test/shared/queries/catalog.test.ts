@@ -1,11 +1,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type CollectResult,
-  type CollectTarget,
-  collect,
-  DEFAULT_TIER_SETTINGS,
-} from '../../../shared/collect/collect.ts';
+import { type CollectResult, type CollectTarget, collect } from '../../../shared/collect/collect.ts';
+import { connectionTarget } from '../../../shared/config/targets.ts';
 import { parseDsn } from '../../../shared/db/connection.ts';
 import type { Tier } from '../../../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';
@@ -35,17 +31,12 @@ function targetFor(server: PgInstance, include: readonly string[] = []): Collect
   const connection = parseDsn(
     `postgres://${MONITOR_USER}:${encodeURIComponent(MONITOR_PASSWORD)}@${server.host}:${server.port}/postgres`,
   );
-  return {
-    name: `pg${server.major}`,
+  return connectionTarget(`pg${server.major}`, connection, {
     cluster: 'catalog-test',
     environment: 'test',
     serviceName: 'pgotel-test',
-    labels: {},
-    connection,
     databases: { include, exclude: [] },
-    maxConnections: 2,
-    tiers: DEFAULT_TIER_SETTINGS,
-  };
+  });
 }
 
 async function collectFrom(
