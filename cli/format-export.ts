@@ -1,5 +1,9 @@
 import type { ExportSummary } from '../shared/export/export-run.ts';
 
+function count(n: number, noun: string): string {
+  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 function kib(bytes: number): string {
   return bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
@@ -13,9 +17,9 @@ export function formatExportSummary(summary: ExportSummary): string {
     const head = rw.ok ? 'remote-write: ok' : 'remote-write: FAILED';
     lines.push(
       `${head}, ${rw.samplesSent.toLocaleString('en-US')} samples in ${rw.seriesSent.toLocaleString('en-US')} series sent` +
-        `, ${rw.samplesRejected.toLocaleString('en-US')} rejected, ${rw.requests} requests, ${rw.attempts} attempts, ${status}` +
+        `, ${rw.samplesRejected.toLocaleString('en-US')} rejected, ${count(rw.requests, 'request')}, ${count(rw.attempts, 'attempt')}, ${status}` +
         `, ${kib(rw.bytesSent)} on the wire, ${rw.durationMs.toFixed(0)} ms` +
-        (rw.staleMarkers > 0 ? `, ${rw.staleMarkers} stale markers` : ''),
+        (rw.staleMarkers > 0 ? `, ${count(rw.staleMarkers, 'stale marker')}` : ''),
     );
     for (const error of rw.errors) lines.push(`  ${error}`);
   }
