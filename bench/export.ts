@@ -27,7 +27,7 @@ export interface ExportBenchResult {
   readonly otlpGzipBytesPerSample: number;
 }
 
-const LIMITS = { maxSamples: 2000, maxBytes: 1_048_576 };
+const LIMITS = { maxSamples: 5000, maxBytes: 1_048_576 };
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -148,8 +148,8 @@ export const remoteWriteSchema = z
       .default({ type: 'none' }),
     /** PEM CA bundle for an https endpoint with a private CA. */
     ca_file: z.string().min(1).optional(),
-    /** @default 2000 (seed `max_samples_per_send` scaled for one Lambda) */
-    max_samples_per_request: z.number().int().positive().default(2000),
+    /** @default 5000 (seed remote_write `queue_config.max_samples_per_send`) */
+    max_samples_per_request: z.number().int().positive().default(5000),
     /** @default 1048576 (seed `max_batch_size_bytes`) */
     max_bytes_per_request: z.number().int().positive().default(1_048_576),
     /** Per-attempt HTTP timeout. @default 10000 */

@@ -37,7 +37,7 @@ export interface RemoteWriteOptions {
   maxAttempts?: number;
   /** Absolute epoch ms (e.g. the Lambda's remaining time): no attempt or sleep crosses it. */
   deadlineMs: number;
-  /** @default 2000 */
+  /** Most samples per request (seed `max_samples_per_send`). @default 5000 */
   maxSamples?: number;
   /** Most uncompressed protobuf bytes per request. @default 1048576 */
   maxBytes?: number;
@@ -71,7 +71,7 @@ export interface RemoteWriteReport {
 export const REMOTE_WRITE_DEFAULTS = {
   timeoutMs: 10_000,
   maxAttempts: 5,
-  maxSamples: 2000,
+  maxSamples: 5000,
   maxBytes: 1_048_576,
   concurrency: 2,
   backoffBaseMs: 250,
