@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { sqlstateOf } from '../db/connection.ts';
 import type { ServerInfo } from '../db/server-info.ts';
 import type { MetricPoint, Tier } from '../model/metrics.ts';
 import { pickSql } from '../queries/select.ts';
@@ -75,11 +76,6 @@ function toStartTime(value: unknown, fallbackMs: number): number {
     if (Number.isFinite(t)) return t;
   }
   return fallbackMs;
-}
-
-function sqlstateOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
 function checkColumns(query: QueryDefinition, fields: readonly { name: string }[]): void {

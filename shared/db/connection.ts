@@ -129,7 +129,8 @@ async function tlsOptions(tls: TlsConfig, host: string): Promise<ConnectionOptio
   };
 }
 
-function sqlstate(error: unknown): string | undefined {
+/** The SQLSTATE of a server error (e.g. `28P01`), or undefined for anything else (a network error code). */
+export function sqlstateOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
@@ -176,7 +177,7 @@ export async function openSession(params: ConnectionParams, settings: SessionSet
     await client.connect();
   } catch (error) {
     await client.end().catch(() => undefined);
-    const code = sqlstate(error);
+    const code = sqlstateOf(error);
     throw new ConnectError(params, reasonOf(error, params.password), {
       cause: error,
       ...(code === undefined ? {} : { code }),
