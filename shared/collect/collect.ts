@@ -109,6 +109,21 @@ interface Planned {
   readonly tier: Tier;
 }
 
+/** The report of a planned query that did not get to run (deadline, no session, relation missing). */
+function notRun(item: Planned, status: 'error' | 'skipped', message: string, database?: string): QueryReport {
+  return {
+    query: item.query.name,
+    tier: item.tier,
+    origin: item.query.origin ?? 'builtin',
+    ...(database === undefined ? {} : { database }),
+    status,
+    durationMs: 0,
+    rows: 0,
+    points: 0,
+    message,
+  };
+}
+
 /**
  * Collects the due queries of the requested tiers from one target. Never throws for database trouble:
  * an unreachable server yields `up = 0`, a failing query yields an error report and the others still run.
@@ -217,17 +232,7 @@ export async function collect(
       current: { tier: Tier },
     ) => {
       if (pastDeadline()) {
-        reports.push({
-          query: item.query.name,
-          tier: item.tier,
-          origin: item.query.origin ?? 'builtin',
-          ...(database === undefined ? {} : { database }),
-          status: 'skipped',
-          durationMs: 0,
-          rows: 0,
-          points: 0,
-          message: 'deadline reached before the query started',
-        });
+        reports.push(notRun(item, 'skipped', 'deadline reached before the query started', database));
         return;
       }
       if (current.tier !== item.tier) {
@@ -266,8 +271,7 @@ export async function collect(
         let client = main;
         let info = server;
         if (!own) {
-          const claimedBefore = deferred.length;
-          if (perDatabase.length === 0 && claimedBefore === 0) return;
+          if (perDatabase.length === 0 && deferred.length === 0) return;
           try {
             client = await openSession(
               { ...target.connection, database },
@@ -276,19 +280,7 @@ export async function collect(
             info = await detectServer(client, relations);
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
-            for (const item of perDatabase) {
-              reports.push({
-                query: item.query.name,
-                tier: item.tier,
-                origin: item.query.origin ?? 'builtin',
-                database,
-                status: 'error',
-                durationMs: 0,
-                rows: 0,
-                points: 0,
-                message,
-              });
-            }
+            for (const item of perDatabase) reports.push(notRun(item, 'error', message, database));
             await client.end().catch(() => undefined);
             return;
           }
@@ -318,16 +310,8 @@ export async function collect(
       );
     }
     for (const item of deferred) {
-      reports.push({
-        query: item.query.name,
-        tier: item.tier,
-        origin: item.query.origin ?? 'builtin',
-        status: 'skipped',
-        durationMs: 0,
-        rows: 0,
-        points: 0,
-        message: `${item.query.requiresRelation ?? ''} is not installed in any visited database`,
-      });
+      const message = `${item.query.requiresRelation ?? ''} is not installed in any visited database`;
+      reports.push(notRun(item, 'skipped', message));
     }
     return finish(1, server, databases);
   } finally {
