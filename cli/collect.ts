@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
-import { type CollectResult, type CollectTarget, collect } from '../shared/collect/collect.ts';
-import { loadConfig } from '../shared/config/load.ts';
+import { loadConfig, parseConfig } from '../shared/config/load.ts';
+import {
+  type ConnectionSource,
+  connectionSource,
+  planTarget,
+  type TargetPlan,
+} from '../shared/config/runtime.ts';
 import type { PgotelConfig } from '../shared/config/schema.ts';
-import { connectionTarget, findTarget, resolveLimits, resolveTarget } from '../shared/config/targets.ts';
-import { parseDsn } from '../shared/db/connection.ts';
 import { TIERS, type Tier } from '../shared/model/metrics.ts';
-import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../shared/queries/catalog.ts';
-import { buildQuerySet } from '../shared/queries/query-set.ts';
-import type { QueryDefinition, QueryLimits } from '../shared/queries/types.ts';
 import { startDemoDatabase } from './demo.ts';
 
 /** Options of `pgotel collect`, as parsed from the command line. */
@@ -35,77 +35,63 @@ export function parseTiers(value: string | undefined): Tier[] {
   return tiers as Tier[];
 }
 
-interface Plan {
-  readonly target: CollectTarget;
-  readonly queries: readonly QueryDefinition[];
-  readonly limits: QueryLimits;
-  readonly intervals: Readonly<Record<string, number>>;
-  readonly config?: PgotelConfig;
+/** What one `pgotel collect` collects from, and how to clean up after it. */
+export interface LocalPlan {
+  readonly config: PgotelConfig;
+  readonly plan: TargetPlan;
+  readonly connection: ConnectionSource;
   readonly cleanup: () => Promise<void>;
 }
 
-/** Decides what to collect from: a config target, a DSN, or a freshly started demo database. */
+/** A config for one DSN with every default: what `--dsn`, `DATABASE_URL` and the demo database collect. */
+function dsnConfig(name: string, environment: string, dsn: string): PgotelConfig {
+  return parseConfig({ environment, targets: [{ name, dsn }] }, '--dsn');
+}
+
+/**
+ * Decides what to collect from: a config target, a DSN, or a freshly started demo database. All three go
+ * through the config schema, so every default comes from one place.
+ */
 export async function planCollection(
   options: CollectCommandOptions,
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
-): Promise<Plan> {
+): Promise<LocalPlan> {
   const noop = async () => undefined;
   if (options.target !== undefined || options.config !== undefined) {
     const path = options.config ?? 'pgotel.config.yaml';
     if (options.config === undefined && !existsSync(path))
       throw new UsageError('--target needs --config FILE (no pgotel.config.yaml here)');
     const config = await loadConfig(path);
-    const targetConfig =
-      options.target === undefined ? config.targets[0] : findTarget(config, options.target);
-    if (targetConfig === undefined) throw new UsageError('the config has no targets');
-    if (targetConfig.dsn === undefined) {
-      throw new UsageError(
-        `target "${targetConfig.name}" uses secret_arn; local collection needs a dsn (or pass --dsn); the Lambda collector reads secrets`,
-      );
+    let plan: TargetPlan;
+    try {
+      plan = planTarget(config, options.target);
+    } catch (error) {
+      if (error instanceof Error && error.name === 'Error') throw new UsageError(error.message);
+      throw error;
     }
-    const connection = parseDsn(options.dsn ?? targetConfig.dsn);
-    return {
-      target: resolveTarget(config, targetConfig, connection),
-      queries: buildQuerySet(config, BUILTIN_QUERIES),
-      limits: resolveLimits(config.queries.limits),
-      intervals: config.queries.intervals,
-      config,
-      cleanup: noop,
-    };
+    const connection = connectionSource(
+      plan.config,
+      options.dsn === undefined ? {} : { dsnOverride: options.dsn },
+    );
+    return { config, plan, connection, cleanup: noop };
   }
   const dsn = options.dsn ?? env.DATABASE_URL;
   if (dsn !== undefined && dsn !== '') {
-    return {
-      target: connectionTarget('local', parseDsn(dsn)),
-      queries: BUILTIN_QUERIES,
-      limits: DEFAULT_LIMITS,
-      intervals: {},
-      cleanup: noop,
-    };
+    const config = dsnConfig('local', 'local', dsn);
+    const plan = planTarget(config);
+    return { config, plan, connection: connectionSource(plan.config, {}), cleanup: noop };
   }
   const demo = await startDemoDatabase(log);
+  const config = dsnConfig('embedded', 'demo', demo.dsn);
+  const plan = planTarget(config);
   return {
-    target: connectionTarget('embedded', parseDsn(demo.dsn), { environment: 'demo' }),
-    queries: BUILTIN_QUERIES,
-    limits: DEFAULT_LIMITS,
-    intervals: {},
+    config,
+    plan,
+    connection: connectionSource(plan.config, {}),
     cleanup: async () => {
       log('stopping embedded PostgreSQL');
       await demo.stop();
     },
   };
-}
-
-/** Runs one collection of the requested tiers, every query of them regardless of per-query intervals. */
-export async function runCollect(
-  plan: Plan,
-  tiers: readonly Tier[],
-  scheduledAtMs: number = Date.now(),
-): Promise<CollectResult> {
-  return collect(
-    plan.target,
-    { tiers, scheduledAtMs, ignoreIntervals: true },
-    { queries: plan.queries, limits: plan.limits, intervals: plan.intervals },
-  );
 }

@@ -1,12 +1,14 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../shared/config/load.ts';
 import { DsnError } from '../shared/db/connection.ts';
-import { exportRun } from '../shared/export/export-run.ts';
 import { toPrometheusText } from '../shared/export/prom-text.ts';
-import { type CollectCommandOptions, parseTiers, planCollection, runCollect, UsageError } from './collect.ts';
+import { runCollection } from '../shared/run/run-collection.ts';
+import { MemoryCardinalityStore } from '../shared/state/memory.ts';
+import { type CollectCommandOptions, parseTiers, planCollection, UsageError } from './collect.ts';
 import { buildDestinations, type DestinationFlags } from './destinations.ts';
 import { formatExportSummary } from './format-export.ts';
 import { formatTable } from './format-table.ts';
+import { formatSummary, type InvokeFlags, invokeCollector } from './invoke.ts';
 import { parseTime, runReplay } from './replay.ts';
 
 /** Exit codes: 0 ok, 1 usage or config error, 2 target unreachable (up = 0), 3 an export failed. */
@@ -27,46 +29,45 @@ const defaultIo: Io = {
 async function collectCommand(options: CollectCommandOptions & DestinationFlags, io: Io): Promise<number> {
   const tiers = parseTiers(options.tier);
   const log = (line: string) => io.stderr(`pgotel: ${line}\n`);
-  const plan = await planCollection(options, io.env, log);
+  const local = await planCollection(options, io.env, log);
   try {
-    const destinations = buildDestinations(options, plan.config, io.env);
-    const scheduledAtMs = Date.now();
-    const result = await runCollect(plan, tiers, scheduledAtMs);
-    const exporting = destinations.remoteWrite !== undefined || destinations.archive !== undefined;
-    const exported = exporting
-      ? await exportRun(
-          {
-            batches: result.batches,
-            cluster: plan.target.cluster,
-            target: plan.target.name,
-            scheduledAtMs,
-            deadlineMs: Date.now() + 60_000,
-          },
-          destinations,
-        )
-      : undefined;
-    if (options.format === 'json')
-      io.stdout(
-        `${JSON.stringify(exported === undefined ? result : { ...result, export: exported }, null, 2)}\n`,
+    const opened = await buildDestinations(options, local.config, io.env);
+    try {
+      const scheduledAtMs = Date.now();
+      const { result, exported } = await runCollection(
+        local.plan,
+        { tiers, scheduledAtMs, deadlineMs: scheduledAtMs + 60_000, ignoreIntervals: true },
+        {
+          connection: local.connection,
+          destinations: opened.destinations,
+          ...(local.plan.cardinality === undefined ? {} : { cardinality: new MemoryCardinalityStore() }),
+        },
       );
-    else if (options.format === 'prom')
-      for (const { batch } of result.batches) io.stdout(toPrometheusText(batch));
-    else io.stdout(formatTable(result));
-    if (exported !== undefined) {
-      const text = formatExportSummary(exported);
-      if (options.format === 'table') io.stdout(`\n${text}`);
-      else io.stderr(text);
+      if (options.format === 'json')
+        io.stdout(
+          `${JSON.stringify(exported === undefined ? result : { ...result, export: exported }, null, 2)}\n`,
+        );
+      else if (options.format === 'prom')
+        for (const { batch } of result.batches) io.stdout(toPrometheusText(batch));
+      else io.stdout(formatTable(result));
+      if (exported !== undefined) {
+        const text = formatExportSummary(exported);
+        if (options.format === 'table') io.stdout(`\n${text}`);
+        else io.stderr(text);
+      }
+      if (result.up === 0) {
+        io.stderr(`pgotel: target ${result.target} is down: ${result.error ?? 'unknown error'}\n`);
+        return EXIT.down;
+      }
+      const failed = result.queries.filter((q) => q.status === 'error');
+      if (failed.length > 0) log(`${failed.length} queries failed: ${failed.map((q) => q.query).join(', ')}`);
+      if (exported?.remoteWrite?.ok === false || exported?.archive?.ok === false) return EXIT.exportFailed;
+      return EXIT.ok;
+    } finally {
+      opened.close();
     }
-    if (result.up === 0) {
-      io.stderr(`pgotel: target ${result.target} is down: ${result.error ?? 'unknown error'}\n`);
-      return EXIT.down;
-    }
-    const failed = result.queries.filter((q) => q.status === 'error');
-    if (failed.length > 0) log(`${failed.length} queries failed: ${failed.map((q) => q.query).join(', ')}`);
-    if (exported?.remoteWrite?.ok === false || exported?.archive?.ok === false) return EXIT.exportFailed;
-    return EXIT.ok;
   } finally {
-    await plan.cleanup();
+    await local.cleanup();
   }
 }
 
@@ -81,14 +82,15 @@ interface ReplayFlags extends DestinationFlags {
 async function replayCommand(flags: ReplayFlags, io: Io): Promise<number> {
   const now = Date.now();
   const config = flags.config === undefined ? undefined : await loadConfig(flags.config);
+  const opened = await buildDestinations(flags, config, io.env);
   const report = await runReplay({
     fromMs: parseTime(flags.from, '--from', now),
     toMs: parseTime(flags.to, '--to', now),
     ...(flags.target === undefined ? {} : { target: flags.target }),
     ...(flags.checkpoint === undefined ? {} : { checkpointFile: flags.checkpoint }),
-    destinations: buildDestinations(flags, config, io.env),
+    destinations: opened.destinations,
     progress: (line) => io.stderr(`pgotel: ${line}\n`),
-  });
+  }).finally(() => opened.close());
   const resumed = report.resumedAfter === undefined ? '' : ` (resumed after ${report.resumedAfter})`;
   io.stdout(
     `replayed ${report.objects} objects${resumed}: ${report.samplesSent.toLocaleString('en-US')} samples sent, ` +
@@ -96,6 +98,19 @@ async function replayCommand(flags: ReplayFlags, io: Io): Promise<number> {
   );
   for (const { key, error } of report.errors) io.stdout(`  failed ${key}: ${error}\n`);
   return report.failedObjects.length > 0 ? EXIT.exportFailed : EXIT.ok;
+}
+
+async function invokeCommand(flags: InvokeFlags, io: Io): Promise<number> {
+  const answer = await invokeCollector(flags);
+  if (answer.kind === 'error') {
+    io.stderr(`pgotel: ${answer.message}\n`);
+    return EXIT.usage;
+  }
+  const s = answer.summary;
+  io.stdout(flags.json === true ? `${JSON.stringify(s, null, 2)}\n` : formatSummary(s));
+  if (s.up === 0) return EXIT.down;
+  if (s.remoteWrite?.ok === false || s.archive?.ok === false) return EXIT.exportFailed;
+  return EXIT.ok;
 }
 
 /** Builds the `pgotel` command tree; `io` is injectable for tests. */
@@ -173,6 +188,25 @@ Example:
     --archive s3://metrics/pg --remote-write http://localhost:9090/api/v1/write --checkpoint replay.ckpt`,
     )
     .action(async (flags: ReplayFlags) => setExit(await replayCommand(flags, io)));
+
+  program
+    .command('invoke')
+    .description(
+      'Invoke the deployed collector Lambda once for one target (found from the stack outputs) and print its summary.',
+    )
+    .requiredOption('--target <name>', 'target name from the deployed config')
+    .option('--tiers <tiers>', 'comma-separated tiers: critical,standard,historical or all', 'all')
+    .option('--stack <name>', 'CloudFormation stack name', 'Pgotel')
+    .option('--json', 'print the summary as JSON')
+    .addHelpText(
+      'after',
+      `
+Uses the usual AWS configuration (AWS_REGION, AWS_PROFILE, ...; AWS_ENDPOINT_URL for an emulator).
+Example:
+  pgotel invoke --target orders-primary --tiers critical,standard
+Exit codes: 0 ok, 1 usage error or the function failed, 2 target down (up = 0), 3 an export failed.`,
+    )
+    .action(async (flags: InvokeFlags) => setExit(await invokeCommand(flags, io)));
   return program;
 }
 

@@ -45,7 +45,9 @@ export async function archiveBatch(
   batch: MetricBatch,
   meta: ArchiveMeta,
 ): Promise<ArchiveResult> {
-  const key = archiveKey({ prefix, ...meta, timeMs: batch.timeMs });
+  // The partition is the slot's minute, not the measurement's: a retry or a duplicate delivery of the same request,
+  // however late, lands on the very same key.
+  const key = archiveKey({ prefix, ...meta, timeMs: meta.scheduledAtMs });
   const encoded = encodeExportRequest(batch);
   const gzipped = meta.compression === 'gzip';
   const body = gzipped ? new Uint8Array(await gzipAsync(encoded)) : encoded;

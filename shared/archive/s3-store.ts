@@ -130,7 +130,12 @@ export function createS3Client(options: CreateS3ClientOptions = {}): S3Client {
           requestChecksumCalculation: 'WHEN_REQUIRED',
           responseChecksumValidation: 'WHEN_REQUIRED',
         }),
-    requestHandler: { requestTimeout: timeout, connectionTimeout: Math.min(timeout, 5_000) },
+    // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes.
+    requestHandler: {
+      requestTimeout: timeout,
+      connectionTimeout: Math.min(timeout, 5_000),
+      throwOnRequestTimeout: true,
+    },
     maxAttempts: 3,
   });
 }

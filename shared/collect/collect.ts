@@ -48,8 +48,13 @@ export interface CollectRequest {
   readonly scheduledAtMs: number;
   /** Run every query of the requested tiers, ignoring per-query intervals (local `collect`, ad-hoc invokes). */
   readonly ignoreIntervals?: boolean;
-  /** Epoch ms by which the run must be done; queries not started by then are skipped. */
+  /** Epoch ms by which the run must be done; queries not started by then are skipped, running ones cut. */
   readonly deadlineMs?: number;
+  /**
+   * A problem found before connecting (the credentials could not be read): the run does not connect and
+   * reports `up = 0` with this message.
+   */
+  readonly preflightError?: string;
 }
 
 export interface CollectOptions {
@@ -199,6 +204,7 @@ export async function collect(
     };
   };
 
+  if (request.preflightError !== undefined) return finish(0, undefined, [], request.preflightError);
   let main: pg.Client;
   try {
     main = await openSession(target.connection, settingsOf(firstTier));
@@ -243,7 +249,14 @@ export async function collect(
         server: info,
         limits: options.limits,
         ...(database === undefined ? {} : { database }),
-        queryTimeoutMs: settingsOf(item.tier).statementTimeoutMs + 5_000,
+        // Bounded by the deadline too: a slow query must not take the time the exports need.
+        queryTimeoutMs: Math.max(
+          1,
+          Math.min(
+            settingsOf(item.tier).statementTimeoutMs + 5_000,
+            (request.deadlineMs ?? Number.POSITIVE_INFINITY) - now(),
+          ),
+        ),
       });
       const warnings = builders.get(item.tier)?.add(points) ?? [];
       reports.push(warnings.length === 0 ? report : { ...report, warnings });

@@ -170,6 +170,33 @@ export const archiveSchema = z
   })
   .strict();
 
+/** How the collector Lambda is deployed (read by the CDK app only). */
+export const lambdaSchema = z
+  .object({
+    /** Collector memory in MB. @default 256 */
+    memory_mb: z.number().int().min(128).max(10_240).optional(),
+    /** Collector timeout; by default derived from the slowest tier's statement timeout plus a flush margin. */
+    timeout_seconds: z.number().int().min(3).max(900).optional(),
+    /** CloudWatch Logs retention of the collector's log group. @default 30 */
+    log_retention_days: z.number().int().positive().optional(),
+    /** Run the collector in these (private) subnets, to reach databases without public endpoints. */
+    vpc: z
+      .object({
+        vpc_id: z.string().regex(/^vpc-[0-9a-f]+$/, 'must be a VPC id like vpc-0abc123'),
+        subnet_ids: z
+          .array(z.string().regex(/^subnet-[0-9a-f]+$/, 'must be a subnet id like subnet-0abc123'))
+          .min(1),
+        security_group_ids: z
+          .array(z.string().regex(/^sg-[0-9a-f]+$/, 'must be a security group id like sg-0abc123'))
+          .min(1),
+        /** The subnets' zones, in `subnet_ids` order. */
+        availability_zones: z.array(z.string().min(1)).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     /** `deployment.environment` resource attribute. @default 'production' */
@@ -199,6 +226,7 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    lambda: lambdaSchema.optional(),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -222,3 +250,4 @@ export type RemoteWriteConfig = z.output<typeof remoteWriteSchema>;
 export type ArchiveConfig = z.output<typeof archiveSchema>;
 export type TlsConfig = z.output<typeof tlsSchema>;
 export type LimitsConfig = z.output<typeof limitsSchema>;
+export type LambdaConfig = z.output<typeof lambdaSchema>;

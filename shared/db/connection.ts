@@ -2,9 +2,17 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { type ConnectionOptions, checkServerIdentity } from 'node:tls';
 import pg from 'pg';
-import type { TlsConfig } from '../config/schema.ts';
 
 /** Where and how to connect; the password never leaves this object except into the pg driver. */
+/** TLS to PostgreSQL, with libpq's `sslmode` names (the config's `tls` section has this shape). */
+export interface TlsConfig {
+  readonly mode: 'disable' | 'require' | 'verify-ca' | 'verify-full';
+  /** PEM file with the CA that signed the server certificate. */
+  readonly ca_file?: string | undefined;
+  /** Expected host name in the server certificate; defaults to the connection host. */
+  readonly server_name?: string | undefined;
+}
+
 export interface ConnectionParams {
   readonly host: string;
   readonly port: number;

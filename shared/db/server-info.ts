@@ -1,5 +1,7 @@
 import type pg from 'pg';
-import type { ServerRole } from '../queries/types.ts';
+
+/** Server role as detected once per connection. */
+export type ServerRole = 'primary' | 'replica';
 
 /** What we learn about a server once per connection; it decides which SQL each query uses. */
 export interface ServerInfo {

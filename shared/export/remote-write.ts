@@ -24,7 +24,9 @@ export interface RemoteWriteOptions {
   /** Endpoint, e.g. `http://prometheus:9090/api/v1/write`; `user:pass@` in it is used as basic auth. */
   url: string;
   /** @default globalThis.fetch (or an https client trusting `caFile` when that is set) */
-  fetch?: typeof fetch;
+  fetch?: RemoteWriteFetch;
+  /** Signs each attempt (SigV4), built once per process by the shell. @default built per call from `auth` */
+  signer?: RequestSigner;
   /** @default `pgotel/<package version>` */
   userAgent?: string;
   /** @default `{ type: 'none' }` */
@@ -111,14 +113,23 @@ export function splitUserinfo(url: string): { url: string; username: string; pas
   return { url: parsed.toString(), username, password };
 }
 
-type FetchLike = (
+/** The part of `fetch` remote-write uses; injectable for tests and for a private CA. */
+export type RemoteWriteFetch = (
   url: string,
   init: { method: string; headers: Record<string, string>; body: Uint8Array; signal: AbortSignal },
 ) => Promise<Response>;
+type FetchLike = RemoteWriteFetch;
 
-/** A minimal fetch over `node:https` that trusts `ca`; Node's built-in fetch takes no CA option. */
-function caFetch(ca: string): FetchLike {
+/**
+ * A minimal fetch over `node:https` that trusts `ca` (Node's built-in fetch takes no CA option), with one
+ * keep-alive agent. Build it once per process; `close()` destroys the agent's sockets so the process can exit.
+ */
+export function createCaFetch(ca: string): { fetch: RemoteWriteFetch; close: () => void } {
   const agent = new Agent({ ca, keepAlive: true });
+  return { fetch: caFetch(agent), close: () => agent.destroy() };
+}
+
+function caFetch(agent: Agent): FetchLike {
   return (url, init) =>
     new Promise<Response>((resolve, reject) => {
       const req = httpsRequest(
@@ -245,12 +256,16 @@ export async function remoteWrite(
   }
 
   let send: FetchLike;
-  let signer: RequestSigner | undefined;
+  let signer: RequestSigner | undefined = options.signer;
+  let closeFetch: (() => void) | undefined;
   try {
     if (options.fetch !== undefined) send = options.fetch;
-    else if (options.caFile !== undefined) send = caFetch(await readFile(options.caFile, 'utf8'));
-    else send = fetch;
-    if (auth.type === 'sigv4') {
+    else if (options.caFile !== undefined) {
+      const ca = createCaFetch(await readFile(options.caFile, 'utf8'));
+      send = ca.fetch;
+      closeFetch = ca.close;
+    } else send = fetch;
+    if (auth.type === 'sigv4' && signer === undefined) {
       signer = await createSigV4Signer({
         region: auth.region,
         ...(auth.service === undefined ? {} : { service: auth.service }),
@@ -366,6 +381,7 @@ export async function remoteWrite(
     );
   } finally {
     clearTimeout(deadlineTimer);
+    closeFetch?.();
   }
   report.durationMs = Date.now() - started;
   return report;

@@ -1,5 +1,22 @@
-import type { CustomQueryConfig } from '../config/schema.ts';
-import type { QueryDefinition } from './types.ts';
+import type { MetricKind, Tier } from '../model/metrics.ts';
+import type { QueryDefinition, QueryScope } from './types.ts';
+
+/** A custom query in the seed's `custom_queries` format (the config schema's output has this shape). */
+export interface CustomQuerySpec {
+  readonly name?: string | undefined;
+  readonly tier: Tier;
+  readonly scope: QueryScope;
+  readonly interval?: number | undefined;
+  readonly query: string;
+  readonly metrics: readonly {
+    readonly name: string;
+    readonly value_column: string;
+    readonly data_type: MetricKind;
+    readonly unit: string;
+    readonly description: string;
+    readonly attributes: readonly { readonly column: string; readonly name?: string | undefined }[];
+  }[];
+}
 
 const UNIT_WORDS: Readonly<Record<string, string>> = {
   bytes: 'By',
@@ -27,7 +44,7 @@ export function normalizeUnit(unit: string): string {
 }
 
 /** Turns the config's `custom_queries` into query definitions; they then run through the same engine. */
-export function customQueryDefinitions(custom: readonly CustomQueryConfig[]): QueryDefinition[] {
+export function customQueryDefinitions(custom: readonly CustomQuerySpec[]): QueryDefinition[] {
   return custom.map((query, index) => ({
     name: query.name ?? `custom_${index + 1}`,
     tier: query.tier,

@@ -1,3 +1,4 @@
+import type { ServerRole } from '../db/server-info.ts';
 import type { MetricKind, Tier } from '../model/metrics.ts';
 
 /**
@@ -5,8 +6,7 @@ import type { MetricKind, Tier } from '../model/metrics.ts';
  * and custom queries from the config file are turned into the very same shape.
  */
 
-/** Server role as detected once per connection. */
-export type ServerRole = 'primary' | 'replica';
+export type { ServerRole };
 
 /** One SQL text and the server versions and roles it applies to. */
 export interface VersionedSql {

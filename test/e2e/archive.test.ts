@@ -8,8 +8,9 @@ import {
 import { uncompress } from 'snappyjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArchivedObject } from '../../shared/archive/archive.ts';
+import { openArchiveStore } from '../../shared/archive/open.ts';
 import { createS3Client } from '../../shared/archive/s3-store.ts';
-import { type OpenedArchiveStore, openArchiveStore } from '../../shared/archive/store.ts';
+import type { OpenedArchiveStore } from '../../shared/archive/store.ts';
 import { type CollectResult, type CollectTarget, collect } from '../../shared/collect/collect.ts';
 import { connectionTarget } from '../../shared/config/targets.ts';
 import { parseDsn } from '../../shared/db/connection.ts';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FileArchiveStore } from '../../../shared/archive/file-store.ts';
+import { openArchiveStore } from '../../../shared/archive/open.ts';
 import { createS3Client, S3ArchiveStore } from '../../../shared/archive/s3-store.ts';
-import { ArchiveError, openArchiveStore } from '../../../shared/archive/store.ts';
+import { ArchiveError } from '../../../shared/archive/store.ts';
 
 describe('openArchiveStore', () => {
   const s3 = createS3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:1' });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArchivedObject } from '../../../shared/archive/archive.ts';
 import { FileArchiveStore } from '../../../shared/archive/file-store.ts';
-import { openArchiveStore } from '../../../shared/archive/store.ts';
+import { openArchiveStore } from '../../../shared/archive/open.ts';
 import { exportRun, seriesWithStaleness } from '../../../shared/export/export-run.ts';
 import { isStaleNaN, toTimeSeries } from '../../../shared/export/remote-write-encode.ts';
 import { seriesKey } from '../../../shared/export/staleness.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigYaml } from '../../../shared/config/load.ts';
+import { buildQuerySet } from '../../../shared/config/query-set.ts';
 import { customQueryDefinitions, normalizeUnit } from '../../../shared/queries/custom.ts';
-import { buildQuerySet } from '../../../shared/queries/query-set.ts';
 import type { QueryDefinition } from '../../../shared/queries/types.ts';
 
 describe('normalizeUnit', () => {

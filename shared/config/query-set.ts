@@ -1,7 +1,7 @@
-import { ConfigError } from '../config/load.ts';
-import type { PgotelConfig } from '../config/schema.ts';
-import { customQueryDefinitions } from './custom.ts';
-import type { QueryDefinition } from './types.ts';
+import { customQueryDefinitions } from '../queries/custom.ts';
+import type { QueryDefinition } from '../queries/types.ts';
+import { ConfigError } from './errors.ts';
+import type { PgotelConfig } from './schema.ts';
 
 /**
  * The queries a config asks for: built-ins minus `queries.disable`, plus `custom_queries`. Unknown names in

@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createS3Client } from '../../shared/archive/s3-store.ts';
+import {
+  archiveDestination,
+  type ConnectionSource,
+  connectionSource,
+  planTarget,
+  remoteWriteDestination,
+  type TargetPlan,
+} from '../../shared/config/runtime.ts';
+import type { PgotelConfig } from '../../shared/config/schema.ts';
+import type { ExportDestinations } from '../../shared/export/export-run.ts';
+import { createCaFetch } from '../../shared/export/remote-write.ts';
+import { createSigV4Signer, type RequestSigner } from '../../shared/export/sigv4.ts';
+import type { RunPorts } from '../../shared/run/run-collection.ts';
+import { createSecretsManagerClient, SecretsManagerSource } from '../../shared/secrets/secrets-manager.ts';
+import { DynamoDbCardinalityStore } from '../../shared/state/dynamodb-cardinality.ts';
+import { DynamoDbSeriesStateStore } from '../../shared/state/dynamodb-series-state.ts';
+
+/**
+ * What one collector container builds once, at cold start: the deployed config (validated at `cdk synth`, so
+ * no schema library is loaded here), one plan per target, the AWS clients and the adapters over them.
+ */
+export interface Container {
+  readonly targets: ReadonlySet<string>;
+  plan(target: string): TargetPlan;
+  /** The run's ports; remote-write secrets are resolved (from the warm cache) per run. */
+  ports(target: string): Promise<{ ports: RunPorts; setupErrors: string[] }>;
+}
+
+/** A required environment variable is missing: the function fails at init, naming it. */
+export class EnvironmentError extends Error {
+  override readonly name = 'EnvironmentError';
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === '')
+    throw new EnvironmentError(`environment variable ${name} is not set`);
+  return value;
+}
+
+/** The config the stack bundled next to the handler (`pgotel.config.json`), or `PGOTEL_CONFIG_PATH`. */
+function readDeployedConfig(env: NodeJS.ProcessEnv, moduleUrl: string): PgotelConfig {
+  const path = env.PGOTEL_CONFIG_PATH ?? new URL('./pgotel.config.json', moduleUrl);
+  return JSON.parse(readFileSync(path, 'utf8')) as PgotelConfig;
+}
+
+/** Builds the container from the environment: `PGOTEL_STATE_TABLE`, `PGOTEL_ARCHIVE_URL`, `AWS_REGION`. */
+export function createContainer(env: NodeJS.ProcessEnv, moduleUrl: string): Container {
+  const config = readDeployedConfig(env, moduleUrl);
+  const table = required(env, 'PGOTEL_STATE_TABLE');
+  const archiveUrl = env.PGOTEL_ARCHIVE_URL ?? config.archive?.url;
+  const region = env.AWS_REGION ?? 'us-east-1';
+
+  const secrets = new SecretsManagerSource(createSecretsManagerClient({ region }));
+  const dynamodb = new DynamoDBClient({
+    region,
+    maxAttempts: 3,
+    requestHandler: { requestTimeout: 3_000, connectionTimeout: 1_000, throwOnRequestTimeout: true },
+  });
+  const seriesState = new DynamoDbSeriesStateStore(dynamodb, table);
+  const cardinality = new DynamoDbCardinalityStore(dynamodb, table);
+  const archive =
+    archiveUrl === undefined
+      ? undefined
+      : archiveDestination(archiveUrl, config.archive?.compression ?? 'none', {
+          s3: createS3Client({ region, requestTimeoutMs: 10_000 }),
+        });
+  const rw = config.remote_write;
+  const caFetch = rw?.ca_file === undefined ? undefined : createCaFetch(readFileSync(rw.ca_file, 'utf8'));
+  let signer: Promise<RequestSigner> | undefined;
+  if (rw?.auth.type === 'sigv4')
+    signer = createSigV4Signer({ region: rw.auth.region, service: rw.auth.service });
+
+  const plans = new Map(config.targets.map((t) => [t.name, planTarget(config, t.name)]));
+  const connections = new Map<string, ConnectionSource>();
+  const planOf = (target: string): TargetPlan => {
+    const plan = plans.get(target);
+    if (plan === undefined) throw new EnvironmentError(`no target named ${target}`);
+    return plan;
+  };
+
+  return {
+    targets: new Set(plans.keys()),
+    plan: planOf,
+    async ports(target) {
+      const plan = planOf(target);
+      let connection = connections.get(target);
+      if (connection === undefined) {
+        connection = connectionSource(plan.config, { secrets });
+        connections.set(target, connection);
+      }
+      const setupErrors: string[] = [];
+      let remoteWrite: ExportDestinations['remoteWrite'];
+      if (rw !== undefined) {
+        try {
+          remoteWrite = await remoteWriteDestination(rw, {
+            secrets,
+            ...(caFetch === undefined ? {} : { fetch: caFetch.fetch }),
+            ...(signer === undefined ? {} : { signer: await signer }),
+          });
+        } catch (error) {
+          setupErrors.push(`remote-write: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      return {
+        ports: {
+          connection,
+          destinations: {
+            ...(remoteWrite === undefined ? {} : { remoteWrite }),
+            ...(archive === undefined ? {} : { archive }),
+          },
+          seriesState,
+          cardinality,
+        },
+        setupErrors,
+      };
+    },
+  };
+}
