@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { BlockPublicAccess, Bucket, BucketEncryption, StorageClass } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
@@ -15,6 +15,7 @@ export interface ArchiveBucketProps {
  * deterministic per target, tier and scheduled time, so a retry overwrites the same object).
  */
 export class ArchiveBucket extends Construct {
+  /** The bucket; the stack grants the collector `s3:PutObject` under its archive prefix. */
   readonly bucket: Bucket;
 
   constructor(scope: Construct, id: string, props: ArchiveBucketProps = {}) {
@@ -36,6 +37,13 @@ export class ArchiveBucket extends Construct {
           ...(expire > 0 ? { expiration: Duration.days(expire) } : {}),
         },
       ],
+    });
+    Validations.of(this.bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'Only the collector role writes here (objects are metric samples, no personal data); server access ' +
+        'logs would need a second bucket costing more than the archive. CloudTrail S3 data events are the ' +
+        'audit option for deployments that need one.',
     });
   }
 }

@@ -1,7 +1,23 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { PgotelConfig } from '../shared/config/schema.ts';
+import {
+  ampWorkspace,
+  configuredArchive,
+  configuredSecrets,
+  objectPattern,
+  type S3Location,
+  s3Url,
+} from './access.ts';
+import { CollectorAlarms } from './alarms.ts';
 import { ArchiveBucket } from './archive-bucket.ts';
+import { CollectorFunction } from './collector-function.ts';
+import { CollectorQueues } from './collector-queues.ts';
+import { StateTable } from './state-table.ts';
+
+/** Key prefix of the archive in the bucket this stack creates. */
+export const OWN_ARCHIVE_PREFIX = 'pgotel';
 
 /** Props of {@link PgotelStack}. */
 export interface PgotelStackProps extends StackProps {
@@ -10,15 +26,78 @@ export interface PgotelStackProps extends StackProps {
 }
 
 /**
- * pgotel's AWS resources. Today: the archive bucket (when the config has no `archive.url` of its own).
- * The scheduler, dispatcher and collector functions join it with the serverless work.
+ * pgotel's AWS resources: the collector function, its state table, the archive (its own bucket unless the
+ * config names one), the request queue with its dead-letter queues, and alarms. Outputs name what the CLI
+ * and tests need: `CollectorFunctionName`, `CollectorFunctionArn`, `StateTableName`, `ArchiveUrl`,
+ * `CollectorQueueUrl`, `DeadLetterQueueUrl`, `FailedInvocationQueueUrl`.
  */
 export class PgotelStack extends Stack {
+  /** The collector function (for dispatchers and schedules that invoke it). */
+  readonly collector: CollectorFunction;
+  /** The request queue feeding the collector and its dead-letter queues. */
+  readonly queues: CollectorQueues;
+
   constructor(scope: Construct, id: string, props: PgotelStackProps) {
     super(scope, id, props);
-    if (props.config.archive === undefined) {
+    const { config } = props;
+    const collector = new CollectorFunction(this, 'Collector', { config });
+    this.collector = collector;
+
+    const state = new StateTable(this, 'State');
+    collector.bindStateTable(state.table);
+
+    const external = configuredArchive(config);
+    let archiveLocation: S3Location;
+    if (external === undefined) {
       const archive = new ArchiveBucket(this, 'Archive');
-      new CfnOutput(this, 'ArchiveBucketName', { value: archive.bucket.bucketName });
+      archiveLocation = { bucket: archive.bucket.bucketName, prefix: OWN_ARCHIVE_PREFIX };
+      collector.bindArchive(archiveLocation, archive.bucket.bucketArn);
+      const bucketRef = `<${this.getLogicalId(archive.bucket.node.defaultChild as CfnBucket)}.Arn>`;
+      this.acknowledgeArchiveWildcard(collector, bucketRef, OWN_ARCHIVE_PREFIX);
+    } else {
+      archiveLocation = external;
+      collector.bindArchive(external, `arn:${this.partition}:s3:::${external.bucket}`);
+      this.acknowledgeArchiveWildcard(
+        collector,
+        `arn:<AWS::Partition>:s3:::${external.bucket}`,
+        external.prefix,
+      );
     }
+
+    collector.bindSecrets(configuredSecrets(config));
+    const workspace = ampWorkspace(config);
+    if (workspace !== undefined) collector.bindRemoteWrite(workspace);
+
+    const queues = new CollectorQueues(this, 'Queues', { collector });
+    this.queues = queues;
+    new CollectorAlarms(this, 'Alarms', {
+      collector,
+      deadLetterQueues: {
+        DeadLetterQueue: queues.deadLetterQueue,
+        FailedInvocations: queues.failedInvocations,
+      },
+    });
+
+    const outputs: Record<string, string> = {
+      CollectorFunctionName: collector.functionName,
+      CollectorFunctionArn: collector.functionArn,
+      StateTableName: state.table.tableName,
+      ArchiveUrl: s3Url(archiveLocation),
+      CollectorQueueUrl: queues.queue.queueUrl,
+      DeadLetterQueueUrl: queues.deadLetterQueue.queueUrl,
+      FailedInvocationQueueUrl: queues.failedInvocations.queueUrl,
+    };
+    for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
+  }
+
+  private acknowledgeArchiveWildcard(collector: CollectorFunction, bucket: string, prefix: string): void {
+    const role = collector.role;
+    if (role === undefined) return;
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${bucket}/${objectPattern(prefix)}]`,
+      reason:
+        'Archive object keys are created per target, tier and minute, so PutObject must cover the archive ' +
+        'prefix; the statement allows only s3:PutObject, only under that prefix.',
+    });
   }
 }

