@@ -5,7 +5,7 @@ import { TIER_INTERVAL_SECONDS, TIERS, type Tier } from '../shared/model/metrics
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../shared/queries/catalog.ts';
 import { effectiveInterval } from '../shared/queries/select.ts';
 import type { QueryDefinition, QueryLimits } from '../shared/queries/types.ts';
-import { startPostgres } from '../test/helpers/postgres.ts';
+import { type PgInstance, startPostgres } from '../test/helpers/postgres.ts';
 
 /** Result of the collection benchmark for one tier. */
 export interface TierTiming {
@@ -37,6 +37,28 @@ BEGIN
 END $$;`;
 
 /**
+ * The bench database: `bench` with `tables` tables of 3 indexes each, and the role `otel_monitor` (password
+ * `bench-monitor`) with only `pg_monitor`.
+ */
+export async function createBenchDatabase(
+  pg: PgInstance,
+  tables: number,
+  log: (line: string) => void,
+): Promise<void> {
+  log(`creating ${tables} tables with ${tables * 3} indexes`);
+  await pg.query('CREATE DATABASE bench');
+  await pg.query('CREATE SCHEMA app', [], 'bench');
+  await pg.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements', [], 'bench');
+  // One DO block per 250 tables keeps each transaction's lock count bounded.
+  for (let from = 1; from <= tables; from += 250) {
+    await pg.query(SCHEMA_SQL(from, Math.min(tables, from + 249)), [], 'bench');
+  }
+  await pg.query('VACUUM ANALYZE', [], 'bench');
+  await pg.query("CREATE ROLE otel_monitor LOGIN PASSWORD 'bench-monitor'");
+  await pg.query('GRANT pg_monitor TO otel_monitor');
+}
+
+/**
  * Collects each tier repeatedly from PostgreSQL 18 holding `tables` tables with 3 indexes each, as a
  * `pg_monitor`-only role, and reads the database time the collector consumed from pg_stat_statements.
  */
@@ -54,17 +76,7 @@ export async function benchCollect(options: {
     settings: { 'pg_stat_statements.track': 'all', max_locks_per_transaction: '1024' },
   });
   try {
-    log(`creating ${tables} tables with ${tables * 3} indexes`);
-    await pg.query('CREATE DATABASE bench');
-    await pg.query('CREATE SCHEMA app', [], 'bench');
-    await pg.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements', [], 'bench');
-    // One DO block per 250 tables keeps each transaction's lock count bounded.
-    for (let from = 1; from <= tables; from += 250) {
-      await pg.query(SCHEMA_SQL(from, Math.min(tables, from + 249)), [], 'bench');
-    }
-    await pg.query('VACUUM ANALYZE', [], 'bench');
-    await pg.query("CREATE ROLE otel_monitor LOGIN PASSWORD 'bench-monitor'");
-    await pg.query('GRANT pg_monitor TO otel_monitor');
+    await createBenchDatabase(pg, tables, log);
     const dsn = new URL(pg.dsn('postgres'));
     dsn.username = 'otel_monitor';
     dsn.password = 'bench-monitor';

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { build } from 'esbuild';
 import { benchCollect } from './collect.ts';
 import { benchExport } from './export.ts';
+import { benchLambda } from './lambda.ts';
 
 // `npm run bench [-- collect|export|bundle]`: prints Markdown tables ready for the README.
 const only = process.argv[2];
@@ -75,4 +76,22 @@ if (only === undefined || only === 'collect') {
   console.log(
     `\nCollector database time at the seed cadences (15 s / 60 s / 300 s, index stats 600 s): ${(result.dbCoreFraction * 100).toFixed(4)} % of one core.`,
   );
+}
+
+if (only === 'lambda') {
+  // Not in the default run: it deploys the stack to the emulator and takes a few minutes.
+  const tables = Number(process.env.PGOTEL_BENCH_TABLES ?? 2000);
+  const r = await benchLambda({ tables, log });
+  console.log(
+    `\n### Collector Lambda on ministack, bench database (${tables} tables × 3 indexes), ${r.nodeVersion}\n`,
+  );
+  console.log(
+    `bundle (index.mjs, minified): ${(r.bundleBytes / 1024).toFixed(0)} KiB; cold run round trip: ${r.coldRoundTripMs.toFixed(0)} ms; max memory (VmHWM of the function process): ${r.maxMemoryMb.toFixed(0)} MB\n`,
+  );
+  console.log('| tier | warm runs | p50 ms | max ms | series | samples sent |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const t of r.tiers)
+    console.log(
+      `| ${t.tier} | ${t.runs} | ${t.p50} | ${t.max} | ${t.series.toLocaleString('en-US')} | ${t.samples.toLocaleString('en-US')} |`,
+    );
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import {
+  abandonSession,
   applySessionSettings,
   ConnectError,
   type ConnectionParams,
@@ -258,6 +259,7 @@ export async function collect(
           ),
         ),
       });
+      if (report.status === 'error' && report.message === 'Query read timeout') abandonSession(client);
       const warnings = builders.get(item.tier)?.add(points) ?? [];
       reports.push(warnings.length === 0 ? report : { ...report, warnings });
     };
@@ -278,7 +280,21 @@ export async function collect(
     const perDatabase = planned.filter((p) => p.query.scope === 'database');
     let databases: string[] = [];
     if (perDatabase.length > 0 || deferred.length > 0) {
-      databases = await listDatabases(main, target.databases);
+      try {
+        databases = await listDatabases(main, target.databases);
+      } catch (error) {
+        // The main session is gone (a query before was cut at the deadline, or the server went away): what
+        // was collected so far is still reported, and the per-database queries say why they did not run.
+        const message = `databases not listed: ${error instanceof Error ? error.message : String(error)}`;
+        for (const item of [...perDatabase, ...deferred]) {
+          reports.push(
+            pastDeadline()
+              ? notRun(item, 'skipped', 'deadline reached before the query started')
+              : notRun(item, 'error', message),
+          );
+        }
+        return finish(1, server, []);
+      }
       const visit = async (database: string) => {
         const own = database === server.database;
         let client = main;

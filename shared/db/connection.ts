@@ -154,6 +154,16 @@ function reasonOf(error: unknown, password: string): string {
 }
 
 /**
+ * Drops a session whose query was cut by the client-side timeout. node-postgres has no cancel request, and the
+ * server keeps the statement running (until `statement_timeout`), so anything sent next on that session would
+ * wait behind it: closing the socket makes it fail at once instead.
+ */
+export function abandonSession(client: pg.Client): void {
+  const connection = (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection;
+  connection?.stream?.destroy();
+}
+
+/**
  * Opens a read-only monitoring session: `application_name=pgotel`, `default_transaction_read_only`,
  * `statement_timeout` and `lock_timeout` all set in the startup packet.
  */

@@ -14,10 +14,15 @@ export interface CliRun {
 
 /**
  * Runs `node bin/pgotel.js ...args` from the repository root as a user would, without our DATABASE_URL,
- * killing it after `timeoutMs`.
+ * killing it after `timeoutMs`. `extraEnv` is added to the environment.
  */
-export function pgotel(args: readonly string[], timeoutMs = 60_000): Promise<CliRun> {
-  const { DATABASE_URL: _ignored, ...env } = process.env;
+export function pgotel(
+  args: readonly string[],
+  timeoutMs = 60_000,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<CliRun> {
+  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  const env = { ...inherited, ...extraEnv };
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: REPO,

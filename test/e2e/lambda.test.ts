@@ -1,0 +1,368 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeExportRequest } from '../../shared/otlp/decode.ts';
+import type { RunSummary } from '../../shared/run/run-collection.ts';
+import { type AwsEmulator, startAws } from '../helpers/aws.ts';
+import { pgotel } from '../helpers/cli.ts';
+import { type DeployedStack, deployStack } from '../helpers/deploy.ts';
+import { type PgInstance, startPostgres } from '../helpers/postgres.ts';
+import { type PromInstance, startPrometheus } from '../helpers/prometheus.ts';
+
+/**
+ * The whole product, end to end: the real stack deployed by `cdk bootstrap` + `cdk deploy` to the AWS emulator,
+ * the collector Lambda running (on Node 22) against a real PostgreSQL through a Secrets Manager secret, writing
+ * to a real Prometheus and the S3 archive, with its state in DynamoDB.
+ */
+
+const TARGET = 'shop';
+const ROLE = 'pgotel_monitor';
+const BUDGET = 8;
+const WIDE = 20;
+
+let aws: AwsEmulator;
+let pg: PgInstance;
+let prom: PromInstance;
+let dir: string;
+let stack: DeployedStack;
+let lambda: LambdaClient;
+let secrets: SecretsManagerClient;
+let s3: S3Client;
+let secretArn: string;
+
+function rdsSecret(password: string): string {
+  return JSON.stringify({
+    engine: 'postgres',
+    host: '127.0.0.1',
+    port: pg.port,
+    username: ROLE,
+    password,
+    dbname: 'postgres',
+  });
+}
+
+async function invoke(payload: Record<string, unknown>): Promise<RunSummary> {
+  const answer = await lambda.send(
+    new InvokeCommand({
+      FunctionName: stack.outputs.CollectorFunctionName,
+      LogType: 'Tail',
+      Payload: new TextEncoder().encode(JSON.stringify(payload)),
+    }),
+  );
+  const text = new TextDecoder().decode(answer.Payload);
+  if (answer.FunctionError !== undefined) {
+    const log = Buffer.from(answer.LogResult ?? '', 'base64').toString('utf8');
+    throw new Error(`collector failed: ${text}\n${log}`);
+  }
+  return JSON.parse(text) as RunSummary;
+}
+
+/** Every log line the collector wrote so far (CloudWatch Logs of the emulator). */
+async function functionLogs(): Promise<string> {
+  const clientOptions = { endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials };
+  const logs = new CloudWatchLogsClient(clientOptions);
+  try {
+    const fn = await lambda.send(
+      new GetFunctionConfigurationCommand({ FunctionName: stack.outputs.CollectorFunctionName }),
+    );
+    const group = fn.LoggingConfig?.LogGroup ?? `/aws/lambda/${stack.outputs.CollectorFunctionName}`;
+    const lines: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await logs.send(new FilterLogEventsCommand({ logGroupName: group, nextToken: token }));
+      for (const event of page.events ?? []) lines.push(event.message ?? '');
+      token = page.nextToken;
+    } while (token !== undefined);
+    return lines.join('\n');
+  } finally {
+    logs.destroy();
+  }
+}
+
+/** The archive bucket and prefix from the `s3://bucket/prefix` output. */
+function archiveLocation(): { bucket: string; prefix: string } {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(stack.outputs.ArchiveUrl);
+  return { bucket: match?.[1] ?? '', prefix: match?.[2] ?? '' };
+}
+
+async function listKeys(prefix: string): Promise<string[]> {
+  const answer = await s3.send(
+    new ListObjectsV2Command({ Bucket: archiveLocation().bucket, Prefix: prefix }),
+  );
+  return (answer.Contents ?? []).map((o) => o.Key ?? '').sort();
+}
+
+/**
+ * A moment after the run's samples were taken (at the start of its collection) and before any later run: the
+ * run's own end, which comes before the next invocation starts.
+ */
+function endOf(summary: RunSummary): number {
+  return (Date.parse(summary.scheduledAt) + summary.durationMs) / 1000;
+}
+
+async function xactCommit(): Promise<number> {
+  const [row] = await pg.query<{ n: string }>(
+    "SELECT xact_commit AS n FROM pg_stat_database WHERE datname = 'postgres'",
+  );
+  return Number(row?.n);
+}
+
+beforeAll(async () => {
+  [aws, pg, prom] = await Promise.all([startAws(), startPostgres(), startPrometheus()]);
+  const clientOptions = { endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials };
+  lambda = new LambdaClient(clientOptions);
+  secrets = new SecretsManagerClient(clientOptions);
+  s3 = new S3Client({ ...clientOptions, forcePathStyle: true });
+  await pg.query(`CREATE ROLE ${ROLE} LOGIN PASSWORD 'first-password' IN ROLE pg_monitor`);
+  await pg.query('CREATE TABLE orders (id int PRIMARY KEY)');
+  await pg.query('CREATE TABLE doomed (id int)');
+  await pg.query('INSERT INTO orders SELECT generate_series(1, 100)');
+  await pg.query('INSERT INTO doomed SELECT generate_series(1, 7)');
+  const secret = await secrets.send(
+    new CreateSecretCommand({ Name: `pgotel/${TARGET}`, SecretString: rdsSecret('first-password') }),
+  );
+  secretArn = secret.ARN ?? '';
+  dir = await mkdtemp(join(tmpdir(), 'pgotel-lambda-'));
+  const configPath = join(dir, 'pgotel.config.yaml');
+  await writeFile(
+    configPath,
+    `environment: e2e
+targets:
+  - name: ${TARGET}
+    secret_arn: ${secretArn}
+    tls: { mode: disable }
+    tiers: { historical: { statement_timeout_ms: 30000 } }
+remote_write:
+  url: ${prom.writeUrl}
+cardinality: { max_series_per_metric: ${BUDGET}, window_seconds: 3600 }
+lambda: { timeout_seconds: 14 }
+custom_queries:
+  - name: wide
+    tier: critical
+    query: SELECT 'k' || g AS key, g AS v FROM generate_series(1, ${WIDE}) g
+    metrics: [{ name: custom.wide, value_column: v, data_type: gauge, attributes: [{ column: key }] }]
+  - name: slow
+    tier: historical
+    scope: database
+    query: SELECT 1 AS v FROM pg_sleep(40)
+    metrics: [{ name: custom.slow, value_column: v, data_type: gauge }]
+`,
+  );
+  stack = await deployStack({ aws, configPath });
+}, 400_000);
+
+afterAll(async () => {
+  lambda?.destroy();
+  secrets?.destroy();
+  s3?.destroy();
+  await Promise.all([aws?.stop(), pg?.destroy(), prom?.destroy()]);
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+describe('the deployed collector', () => {
+  it('writes what PostgreSQL reports to Prometheus and the same samples to the archive key', async () => {
+    // Prepare
+    const before = await xactCommit();
+    const [{ size }] = (await pg.query<{ size: string }>("SELECT pg_database_size('postgres') AS size")) as [
+      { size: string },
+    ];
+
+    // Act
+    const summary = await invoke({ target: TARGET, tiers: ['critical', 'standard', 'historical'] });
+    await pg.query('SELECT pg_stat_force_next_flush()').catch(() => undefined);
+    const after = await xactCommit();
+
+    // Assess
+    expect(summary.up).toBe(1);
+    expect(summary.remoteWrite?.ok).toBe(true);
+    const at = endOf(summary);
+    const [dbSize] = await prom.query(
+      'postgresql_database_size_bytes{database_name="postgres",instance="shop"}',
+      at,
+    );
+    expect(dbSize?.value).toBe(Number(size));
+    const [commits] = await prom.query(
+      'postgresql_database_transactions_total{database_name="postgres",transaction_type="commit"}',
+      at,
+    );
+    expect(commits?.value).toBeGreaterThanOrEqual(before);
+    expect(commits?.value).toBeLessThanOrEqual(after);
+    const minute = new Date(Date.parse(summary.scheduledAt));
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const expectedPrefix = `${archiveLocation().prefix}/year=${minute.getUTCFullYear()}/month=${pad(minute.getUTCMonth() + 1)}/day=${pad(minute.getUTCDate())}/hour=${pad(minute.getUTCHours())}/minute=${pad(minute.getUTCMinutes())}/shop/shop/`;
+    expect(summary.archiveKeys.map((k) => k.slice(0, expectedPrefix.length))).toStrictEqual([
+      expectedPrefix,
+      expectedPrefix,
+      expectedPrefix,
+    ]);
+    const historical = summary.archiveKeys.find((k) => k.includes('/historical-')) ?? '';
+    const object = await s3.send(new GetObjectCommand({ Bucket: archiveLocation().bucket, Key: historical }));
+    const [batch] = decodeExportRequest(
+      await (object.Body?.transformToByteArray() ?? Promise.resolve(new Uint8Array())),
+    );
+    const archivedSize = batch?.families
+      .find((f) => f.name === 'postgresql.database.size')
+      ?.points.find((p) => p.attributes.database_name === 'postgres');
+    expect(archivedSize?.value).toBe(Number(size));
+  });
+
+  it('pgotel invoke finds the function from the stack outputs and prints the summary', async () => {
+    // Prepare
+    const env = {
+      AWS_ENDPOINT_URL: aws.endpoint,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: aws.region,
+    };
+
+    // Act
+    const ok = await pgotel(['invoke', '--target', TARGET, '--tiers', 'critical'], 60_000, env);
+    const json = await pgotel(['invoke', '--target', TARGET, '--tiers', 'critical', '--json'], 60_000, env);
+    const unknown = await pgotel(['invoke', '--target', 'nope'], 60_000, env);
+    const noStack = await pgotel(['invoke', '--target', TARGET, '--stack', 'Missing'], 60_000, env);
+
+    // Assess
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(
+      /^shop: up, tiers critical, \d+ series, \d+ ms\n {2}remote-write: ok, \d+ samples sent/,
+    );
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.stdout) as RunSummary).up).toBe(1);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe('pgotel: invalid request: target: no target named "nope"; deployed: shop\n');
+    expect(noStack.code).toBe(1);
+    expect(noStack.stderr).toMatch(/^pgotel: --stack Missing: cannot read the stack/);
+  });
+
+  it('answers a duplicate request, direct or through SQS, with the same single archive object', async () => {
+    // Prepare
+    const request = { target: TARGET, tiers: ['critical'], scheduledAt: new Date().toISOString() };
+    const sqs = new SQSClient({ endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials });
+    const lastUp = async () => {
+      const [sample] = await prom.query('timestamp(up{instance="shop"})');
+      return sample?.value ?? 0;
+    };
+
+    // Act
+    const first = await invoke(request);
+    const second = await invoke(request);
+    const prefix = (first.archiveKeys[0] ?? '').replace(/[^/]+$/, '');
+    const keysBefore = await listKeys(prefix);
+    const sentAt = Date.now() / 1000;
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.outputs.CollectorQueueUrl,
+        MessageBody: JSON.stringify(request),
+      }),
+    );
+    sqs.destroy();
+    const deadline = Date.now() + 30_000;
+    while ((await lastUp()) < sentAt && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+
+    // Assess
+    expect(second.archiveKeys).toStrictEqual(first.archiveKeys);
+    expect(second.remoteWrite?.ok).toBe(true);
+    expect(await lastUp()).toBeGreaterThanOrEqual(sentAt);
+    expect(await listKeys(prefix)).toStrictEqual(keysBefore);
+  });
+
+  it('keeps exactly the cardinality budget in Prometheus, and the same set in every container', async () => {
+    // Act: two at once, so two containers each read the window
+    const [a, b] = await Promise.all([
+      invoke({ target: TARGET, tiers: ['critical'] }),
+      invoke({ target: TARGET, tiers: ['critical'] }),
+    ]);
+    const c = await invoke({ target: TARGET, tiers: ['critical'] });
+
+    // Assess
+    for (const s of [a, b, c]) expect(s.droppedByMetric['custom.wide']).toBe(WIDE - BUDGET);
+    const keysAt = async (s: RunSummary) =>
+      (await prom.query('{__name__=~"custom_wide.*",instance="shop"}', endOf(s)))
+        .map((x) => x.metric.key)
+        .sort();
+    const admitted = await keysAt(c);
+    expect(admitted).toHaveLength(BUDGET);
+    expect(await keysAt(a)).toStrictEqual(admitted);
+    expect(await keysAt(b)).toStrictEqual(admitted);
+  });
+
+  it('marks the series of a table dropped between two runs stale', async () => {
+    // Prepare
+    const before = await invoke({ target: TARGET, tiers: ['historical'] });
+    await pg.query('DROP TABLE doomed');
+
+    // Act
+    const after = await invoke({ target: TARGET, tiers: ['historical'] });
+
+    // Assess
+    expect(after.staleMarkers).toBeGreaterThan(0);
+    const rows = (s: RunSummary) =>
+      prom.query('postgresql_table_rows{table_name="doomed",instance="shop"}', endOf(s));
+    expect((await rows(before)).map((s) => s.value)).toStrictEqual([7]);
+    expect(await rows(after)).toStrictEqual([]);
+  });
+
+  it('exports what it had when a slow query outlives the function timeout', async () => {
+    // Act
+    const started = Date.now();
+    const summary = await invoke({ target: TARGET, tiers: ['historical'] });
+
+    // Assess
+    expect(Date.now() - started).toBeLessThan(14_000);
+    expect(summary.up).toBe(1);
+    expect(summary.queryErrors.map((q) => q.query)).toStrictEqual(['slow']);
+    expect(summary.remoteWrite?.ok).toBe(true);
+    expect(summary.archiveKeys).toHaveLength(1);
+    const [orders] = await prom.query(
+      'postgresql_table_rows{table_name="orders",instance="shop"}',
+      endOf(summary),
+    );
+    expect(orders?.value).toBe(100);
+  });
+
+  it('reports up = 0 with a wrong password in the secret, and is up again after a rotation without redeploy', async () => {
+    // Prepare: the role's password changes and the secret gets a wrong one (the warm container still caches the
+    // first, so it fails, reads the secret again, and fails again)
+    await pg.query(`ALTER ROLE ${ROLE} PASSWORD 'rotated-password'`);
+    await secrets.send(
+      new PutSecretValueCommand({ SecretId: secretArn, SecretString: rdsSecret('not-the-password') }),
+    );
+
+    // Act
+    const down = await invoke({ target: TARGET, tiers: ['critical'] });
+    await secrets.send(
+      new PutSecretValueCommand({ SecretId: secretArn, SecretString: rdsSecret('rotated-password') }),
+    );
+    const up = await invoke({ target: TARGET, tiers: ['critical'] });
+
+    // Assess
+    expect(down.up).toBe(0);
+    expect(down.error).toMatch(/password authentication failed for user "pgotel_monitor"/);
+    const upSamples = await prom.query('up{instance="shop"}', endOf(down));
+    expect(upSamples.map((x) => x.value)).toStrictEqual([0]);
+    for (const secret of ['not-the-password', 'rotated-password', 'first-password'])
+      expect(JSON.stringify(down)).not.toContain(secret);
+    expect(up.up).toBe(1);
+    const [after] = await prom.query('up{instance="shop"}', endOf(up));
+    expect(after?.value).toBe(1);
+    const logs = await functionLogs();
+    expect(logs).toContain(`"scheduledAt":"${down.scheduledAt}"`);
+    expect(logs).toMatch(
+      /"up":0,"error":"cannot connect to 127\.0\.0\.1:\d+ .*password authentication failed/,
+    );
+    for (const secret of ['not-the-password', 'rotated-password', 'first-password'])
+      expect(logs).not.toContain(secret);
+  });
+});
