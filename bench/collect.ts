@@ -1,5 +1,5 @@
 import { collect } from '../shared/collect/collect.ts';
-import { connectionTarget } from '../shared/config/targets.ts';
+import { connectionTarget } from '../shared/config/local-target.ts';
 import { parseDsn } from '../shared/db/connection.ts';
 import { TIER_INTERVAL_SECONDS, TIERS, type Tier } from '../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../shared/queries/catalog.ts';

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,7 +149,9 @@ export async function benchLambda(options: {
     const nodeVersion =
       workers[0] === undefined
         ? 'unknown'
-        : (readFileSync(`/proc/${workers[0]}/cmdline`, 'utf8').split('\0')[0] ?? '');
+        : `Node ${execFileSync(readlinkSync(`/proc/${workers[0]}/exe`), ['--version'])
+            .toString()
+            .trim()}`;
     lambda.destroy();
     return { bundleBytes, coldRoundTripMs: cold.ms, tiers, maxMemoryMb, nodeVersion };
   } finally {

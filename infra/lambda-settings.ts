@@ -1,7 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { LambdaConfig, PgotelConfig } from '../shared/config/schema.ts';
-import type { Tier } from '../shared/model/metrics.ts';
 
 /** The config's `lambda` section (memory, timeout, log retention, VPC). */
 export type LambdaSettings = LambdaConfig;
@@ -14,17 +13,6 @@ export const DEFAULT_LOG_RETENTION_DAYS = RetentionDays.ONE_MONTH;
 export const MAX_TIMEOUT_SECONDS = 900;
 /** Time after the slowest statement for the connection already made, export, archive and state writes. */
 export const FLUSH_MARGIN_SECONDS = 30;
-
-/**
- * Statement timeouts of a tier no target overrides. Mirrors `DEFAULT_TIER_SETTINGS` in
- * `shared/collect/collect.ts` (a test keeps them equal) because infra may not import the collection code;
- * both go away when the schema carries these defaults.
- */
-export const DEFAULT_STATEMENT_TIMEOUT_MS: Readonly<Record<Tier, number>> = {
-  critical: 5_000,
-  standard: 30_000,
-  historical: 60_000,
-};
 
 /** The config's `lambda` section, or an empty one. */
 export function lambdaSettingsOf(config: PgotelConfig): LambdaSettings {
@@ -41,11 +29,9 @@ export function collectorTimeout(config: PgotelConfig): Duration {
   if (explicit !== undefined) return Duration.seconds(explicit);
   let worstMs = 0;
   for (const target of config.targets) {
-    for (const [tier, defaultMs] of Object.entries(DEFAULT_STATEMENT_TIMEOUT_MS)) {
-      const settings = target.tiers[tier as Tier];
-      if (settings?.enabled === false) continue;
-      const statementMs = settings?.statement_timeout_ms ?? defaultMs;
-      worstMs = Math.max(worstMs, target.connect_timeout_ms + statementMs);
+    for (const settings of Object.values(target.tiers)) {
+      if (!settings.enabled) continue;
+      worstMs = Math.max(worstMs, target.connect_timeout_ms + settings.statement_timeout_ms);
     }
   }
   return Duration.seconds(Math.min(MAX_TIMEOUT_SECONDS, Math.ceil(worstMs / 1000) + FLUSH_MARGIN_SECONDS));

@@ -22,13 +22,6 @@ export interface TierSettings {
   readonly lockTimeoutMs: number;
 }
 
-/** Default per-tier timeouts (seed `statement_timeout`: critical 5 s, standard 30 s, analytics 300 s, capped for Lambda). */
-export const DEFAULT_TIER_SETTINGS: Readonly<Record<Tier, TierSettings>> = {
-  critical: { enabled: true, statementTimeoutMs: 5_000, lockTimeoutMs: 1_000 },
-  standard: { enabled: true, statementTimeoutMs: 30_000, lockTimeoutMs: 1_000 },
-  historical: { enabled: true, statementTimeoutMs: 60_000, lockTimeoutMs: 1_000 },
-};
-
 /** One monitored server, with credentials already resolved. */
 export interface CollectTarget {
   readonly name: string;

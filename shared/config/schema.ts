@@ -24,16 +24,31 @@ export const tlsSchema = z
   })
   .strict();
 
-const tierSettings = z
+/**
+ * One tier's session limits, with that tier's defaults (seed `statement_timeout`: critical 5 s, standard 30 s;
+ * the seed's 300 s analytics timeout is capped at 60 s for the historical tier, which must fit a Lambda run).
+ */
+const tierSettings = (statementTimeoutMs: number) =>
+  z
+    .object({
+      /** @default true */
+      enabled: z.boolean().default(true),
+      /** Per-statement timeout for this tier's queries. @default critical 5000, standard 30000, historical 60000 */
+      statement_timeout_ms: z.number().int().positive().default(statementTimeoutMs),
+      /** @default 1000 */
+      lock_timeout_ms: z.number().int().positive().default(1000),
+    })
+    .strict();
+
+/** Per-tier settings of a target; every tier is present after parsing, with its defaults. */
+export const tiersSchema = z
   .object({
-    /** @default true */
-    enabled: z.boolean().default(true),
-    /** Per-statement timeout for this tier's queries. @default critical 5000, standard 30000, historical 60000 */
-    statement_timeout_ms: z.number().int().positive().optional(),
-    /** @default 1000 */
-    lock_timeout_ms: z.number().int().positive().optional(),
-  })
-  .strict();
+    critical: tierSettings(5_000).prefault({}),
+    standard: tierSettings(30_000).prefault({}),
+    historical: tierSettings(60_000).prefault({}),
+  } satisfies Record<Tier, unknown>)
+  .strict()
+  .prefault({});
 
 export const targetSchema = z
   .object({
@@ -55,7 +70,7 @@ export const targetSchema = z
     /** `deployment.environment` resource attribute; overrides the top-level `environment`. */
     environment: z.string().min(1).optional(),
     /** Per-tier overrides. */
-    tiers: z.partialRecord(tierEnum, tierSettings).default({}),
+    tiers: tiersSchema,
     /** @default 5000 */
     connect_timeout_ms: z.number().int().positive().default(5000),
     /** Per-database connections open at once for database-scoped queries. @default 2 */
@@ -250,4 +265,5 @@ export type RemoteWriteConfig = z.output<typeof remoteWriteSchema>;
 export type ArchiveConfig = z.output<typeof archiveSchema>;
 export type TlsConfig = z.output<typeof tlsSchema>;
 export type LimitsConfig = z.output<typeof limitsSchema>;
+export type TiersConfig = z.output<typeof tiersSchema>;
 export type LambdaConfig = z.output<typeof lambdaSchema>;

@@ -1,4 +1,4 @@
-import { type CollectTarget, DEFAULT_TIER_SETTINGS, type TierSettings } from '../collect/collect.ts';
+import type { CollectTarget, TierSettings } from '../collect/collect.ts';
 import type { ConnectionParams } from '../db/connection.ts';
 import { TIERS, type Tier } from '../model/metrics.ts';
 import type { QueryLimits } from '../queries/types.ts';
@@ -12,12 +12,11 @@ export function resolveTarget(
 ): CollectTarget {
   const tiers = {} as Record<Tier, TierSettings>;
   for (const tier of TIERS) {
-    const override = target.tiers[tier];
-    const base = DEFAULT_TIER_SETTINGS[tier];
+    const settings = target.tiers[tier];
     tiers[tier] = {
-      enabled: override?.enabled ?? base.enabled,
-      statementTimeoutMs: override?.statement_timeout_ms ?? base.statementTimeoutMs,
-      lockTimeoutMs: override?.lock_timeout_ms ?? base.lockTimeoutMs,
+      enabled: settings.enabled,
+      statementTimeoutMs: settings.statement_timeout_ms,
+      lockTimeoutMs: settings.lock_timeout_ms,
     };
   }
   return {
@@ -34,29 +33,6 @@ export function resolveTarget(
     databases: { include: target.databases, exclude: target.exclude_databases },
     maxConnections: target.max_connections,
     tiers,
-  };
-}
-
-/**
- * A target for one connection with every default (cluster = name, environment `local`, every database,
- * default tier timeouts): what `pgotel collect --dsn` collects from. `overrides` replace any field.
- */
-export function connectionTarget(
-  name: string,
-  connection: ConnectionParams,
-  overrides: Partial<CollectTarget> = {},
-): CollectTarget {
-  return {
-    name,
-    cluster: name,
-    environment: 'local',
-    serviceName: 'postgresql',
-    labels: {},
-    connection,
-    databases: { include: [], exclude: [] },
-    maxConnections: 2,
-    tiers: DEFAULT_TIER_SETTINGS,
-    ...overrides,
   };
 }
 

@@ -12,7 +12,7 @@ import { openArchiveStore } from '../../shared/archive/open.ts';
 import { createS3Client } from '../../shared/archive/s3-store.ts';
 import type { OpenedArchiveStore } from '../../shared/archive/store.ts';
 import { type CollectResult, type CollectTarget, collect } from '../../shared/collect/collect.ts';
-import { connectionTarget } from '../../shared/config/targets.ts';
+import { connectionTarget } from '../../shared/config/local-target.ts';
 import { parseDsn } from '../../shared/db/connection.ts';
 import { type ExportSummary, exportRun } from '../../shared/export/export-run.ts';
 import { decodeWriteRequest, toTimeSeries } from '../../shared/export/remote-write-encode.ts';

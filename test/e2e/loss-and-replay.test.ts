@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArchivedObject } from '../../shared/archive/archive.ts';
 import { FileArchiveStore } from '../../shared/archive/file-store.ts';
 import { type CollectResult, type CollectTarget, collect } from '../../shared/collect/collect.ts';
-import { connectionTarget } from '../../shared/config/targets.ts';
+import { connectionTarget } from '../../shared/config/local-target.ts';
 import { parseDsn } from '../../shared/db/connection.ts';
 import { type ExportSummary, exportRun } from '../../shared/export/export-run.ts';
 import { toTimeSeries } from '../../shared/export/remote-write-encode.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CollectResult, type CollectTarget, collect } from '../../shared/collect/collect.ts';
-import { connectionTarget } from '../../shared/config/targets.ts';
+import { connectionTarget } from '../../shared/config/local-target.ts';
 import { parseDsn } from '../../shared/db/connection.ts';
 import { type ExportSummary, exportRun } from '../../shared/export/export-run.ts';
 import { prometheusMetricName } from '../../shared/export/prom-names.ts';

@@ -6,9 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { LambdaSettings } from '../../infra/lambda-settings.ts';
-import { DEFAULT_STATEMENT_TIMEOUT_MS } from '../../infra/lambda-settings.ts';
 import { PgotelStack } from '../../infra/pgotel-stack.ts';
-import { DEFAULT_TIER_SETTINGS } from '../../shared/collect/collect.ts';
 import { parseConfig } from '../../shared/config/load.ts';
 import type { PgotelConfig } from '../../shared/config/schema.ts';
 
@@ -109,15 +107,6 @@ describe('PgotelStack', () => {
       expect(() => synth(config(ONE_TARGET, { log_retention_days: 10 }))).toThrow(
         /lambda\.log_retention_days/,
       );
-    });
-
-    it('keeps its default statement timeouts equal to the collector defaults', () => {
-      // Assess
-      expect(DEFAULT_STATEMENT_TIMEOUT_MS).toEqual({
-        critical: DEFAULT_TIER_SETTINGS.critical.statementTimeoutMs,
-        standard: DEFAULT_TIER_SETTINGS.standard.statementTimeoutMs,
-        historical: DEFAULT_TIER_SETTINGS.historical.statementTimeoutMs,
-      });
     });
 
     it('sets the environment the handler reads', () => {

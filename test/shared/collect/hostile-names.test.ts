@@ -1,7 +1,7 @@
 import { escapeIdentifier } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CollectResult, collect } from '../../../shared/collect/collect.ts';
-import { connectionTarget } from '../../../shared/config/targets.ts';
+import { connectionTarget } from '../../../shared/config/local-target.ts';
 import { parseDsn } from '../../../shared/db/connection.ts';
 import { toPrometheusText } from '../../../shared/export/prom-text.ts';
 import type { MetricPoint } from '../../../shared/model/metrics.ts';

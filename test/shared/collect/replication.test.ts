@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CollectResult, collect } from '../../../shared/collect/collect.ts';
-import { connectionTarget } from '../../../shared/config/targets.ts';
+import { connectionTarget } from '../../../shared/config/local-target.ts';
 import { parseDsn } from '../../../shared/db/connection.ts';
 import type { MetricPoint } from '../../../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';

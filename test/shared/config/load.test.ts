@@ -26,7 +26,11 @@ describe('config validation', () => {
       databases: [],
       exclude_databases: [],
       labels: {},
-      tiers: {},
+      tiers: {
+        critical: { enabled: true, statement_timeout_ms: 5000, lock_timeout_ms: 1000 },
+        standard: { enabled: true, statement_timeout_ms: 30000, lock_timeout_ms: 1000 },
+        historical: { enabled: true, statement_timeout_ms: 60000, lock_timeout_ms: 1000 },
+      },
       connect_timeout_ms: 5000,
       max_connections: 2,
     });
