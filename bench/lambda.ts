@@ -10,6 +10,7 @@ import type { RunSummary } from '../shared/run/run-collection.ts';
 import { startAws } from '../test/helpers/aws.ts';
 import { deployStack } from '../test/helpers/deploy.ts';
 import { startPostgres } from '../test/helpers/postgres.ts';
+import { descendantPids } from '../test/helpers/processes.ts';
 import { startPrometheus } from '../test/helpers/prometheus.ts';
 import { createBenchDatabase } from './collect.ts';
 
@@ -30,28 +31,15 @@ export interface LambdaBench {
   readonly nodeVersion: string;
 }
 
-/** Node processes that are descendants of `pid` (the emulator's function workers). */
+/** The emulator's function workers: Node processes below `pid` running its `_worker.js`. */
 function workerPids(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  return descendantPids(pid).filter((child) => {
     try {
-      const s = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('_worker.js');
     } catch {
-      // exited meanwhile
+      return false;
     }
-  }
-  const out: number[] = [];
-  const queue = [pid];
-  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-    for (const child of children.get(next) ?? []) {
-      queue.push(child);
-      if (readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('_worker.js')) out.push(child);
-    }
-  }
-  return out;
+  });
 }
 
 function peakRssMb(pid: number): number {

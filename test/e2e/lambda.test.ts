@@ -244,6 +244,27 @@ describe('the deployed collector', () => {
     expect(noStack.stderr).toMatch(/^pgotel: --stack Missing: cannot read the stack/);
   });
 
+  it('takes an EventBridge event, and answers a malformed request naming the field without failing', async () => {
+    // Act
+    const fromEventBridge = await invoke({
+      version: '0',
+      id: 'e2e',
+      'detail-type': 'pgotel.collect',
+      source: 'pgotel.dispatcher',
+      time: new Date().toISOString(),
+      detail: { target: TARGET, tiers: ['critical'] },
+    });
+    const malformed = (await invoke({ target: TARGET, tiers: ['hourly'] })) as unknown;
+
+    // Assess
+    expect(fromEventBridge.target).toBe(TARGET);
+    expect(fromEventBridge.tiers).toStrictEqual(['critical']);
+    expect(fromEventBridge.up).toBe(1);
+    expect(malformed).toStrictEqual({
+      error: 'invalid request: tiers[0]: expected one of critical, standard, historical, got "hourly"',
+    });
+  });
+
   it('answers a duplicate request, direct or through SQS, with the same single archive object', async () => {
     // Prepare
     const request = { target: TARGET, tiers: ['critical'], scheduledAt: new Date().toISOString() };

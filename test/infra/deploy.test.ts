@@ -17,31 +17,7 @@ import { parseConfigYaml } from '../../shared/config/load.ts';
 import { type AwsEmulator, LAMBDA_NODE_BIN, startAws } from '../helpers/aws.ts';
 import { CdkCommandError, type DeployedStack, deployStack, destroyStack } from '../helpers/deploy.ts';
 import { freePort } from '../helpers/ports.ts';
-import { makeTmpRoot, releaseTmpRoot } from '../helpers/processes.ts';
-
-/** Process ids of every descendant of `pid`, from /proc. */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const found: number[] = [];
-  const queue = [pid];
-  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-    for (const child of children.get(next) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
-}
+import { descendantPids, makeTmpRoot, releaseTmpRoot } from '../helpers/processes.ts';
 
 function executable(pid: number): string | undefined {
   try {
@@ -220,7 +196,7 @@ describe('deployStack (cdk bootstrap + deploy into the emulator)', () => {
     expect(payload).toMatchObject({ target, tiers: ['critical'], up: 0, archive: { ok: true } });
     if (aws.pid !== undefined) {
       // The warm function keeps its node process under ministack: it must be the Node 22 binary.
-      const nodes = descendants(aws.pid)
+      const nodes = descendantPids(aws.pid)
         .map(executable)
         .filter((exe) => exe?.endsWith('/node'));
       expect(nodes.length).toBeGreaterThan(0);
