@@ -3,6 +3,13 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// `pgotel ... | head`: a reader that stops early is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 const { main } = await import('../cli/main.ts');
 const code = await main(process.argv);
 process.exitCode = code;

@@ -87,7 +87,9 @@ export function formatSummary(s: RunSummary): string {
     for (const e of s.remoteWrite.errors) lines.push(`    ${e}`);
   }
   if (s.archive !== undefined) {
-    lines.push(`  archive: ${s.archive.ok ? 'ok' : 'FAILED'}, ${s.archiveKeys.length} objects`);
+    lines.push(
+      `  archive: ${s.archive.ok ? 'ok' : 'FAILED'}, ${s.archiveKeys.length} object${s.archiveKeys.length === 1 ? '' : 's'}`,
+    );
     for (const key of s.archiveKeys) lines.push(`    ${key}`);
     for (const e of s.archive.errors) lines.push(`    ${e}`);
   }
