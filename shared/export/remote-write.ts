@@ -33,7 +33,7 @@ export interface RemoteWriteOptions {
   auth?: RemoteWriteAuth;
   /** PEM CA bundle for an https endpoint with a private CA; ignored when `fetch` is injected. */
   caFile?: string;
-  /** Per-attempt timeout. @default 10000 */
+  /** Per-attempt timeout: signing, the request and reading the answer. @default 10000 */
   timeoutMs?: number;
   /** Attempts per request, first one included. @default 5 */
   maxAttempts?: number;
@@ -113,10 +113,20 @@ export function splitUserinfo(url: string): { url: string; username: string; pas
   return { url: parsed.toString(), username, password };
 }
 
-/** The part of `fetch` remote-write uses; injectable for tests and for a private CA. */
+/**
+ * The part of `fetch` remote-write uses; injectable for tests and for a private CA. `body` is a fresh
+ * copy per attempt, so an implementation may take ownership of (detach) its buffer. `redirect` is
+ * always `'manual'`: see `remoteWrite` for why redirects are never followed.
+ */
 export type RemoteWriteFetch = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body: Uint8Array; signal: AbortSignal },
+  init: {
+    method: string;
+    headers: Record<string, string>;
+    body: Uint8Array;
+    signal: AbortSignal;
+    redirect: 'manual';
+  },
 ) => Promise<Response>;
 type FetchLike = RemoteWriteFetch;
 
@@ -129,6 +139,7 @@ export function createCaFetch(ca: string): { fetch: RemoteWriteFetch; close: () 
   return { fetch: caFetch(agent), close: () => agent.destroy() };
 }
 
+/** Never follows redirects (`node:https` does not), as `RemoteWriteFetch` asks. */
 function caFetch(agent: Agent): FetchLike {
   return (url, init) =>
     new Promise<Response>((resolve, reject) => {
@@ -165,22 +176,60 @@ class Redactor {
   }
 }
 
-/** Reads at most `limit` characters of a response body, then lets the rest go. */
-async function bodySnippet(response: Response, limit: number): Promise<string> {
+/**
+ * Settles like `promise`, or rejects with the signal's reason once it aborts. An injected fetch (or its
+ * body stream, or a credential provider) need not honour the signal; this bounds the wait all the same.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * Reads at most `limit` bytes of a response body, never past `signal` (a slow-loris body otherwise
+ * holds the attempt forever), then lets the rest go. Returns what arrived, even when cut short.
+ */
+async function readBody(response: Response, signal: AbortSignal, limit: number): Promise<string> {
   if (response.body === null) return '';
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let text = '';
-  try {
-    while (text.length < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
+  for (let bytes = 0; bytes < limit; ) {
+    const chunk = await untilAborted(reader.read(), signal).catch(() => undefined);
+    if (chunk === undefined || chunk.done) break;
+    bytes += chunk.value.byteLength;
+    text += decoder.decode(chunk.value, { stream: true });
   }
-  return text.slice(0, limit).replace(/\s+/g, ' ').trim();
+  // Not awaited: a body that ignores cancellation must not hold the attempt either.
+  reader.cancel().catch(() => undefined);
+  return text;
+}
+
+/** The first 200 characters of a body, on one line. */
+const snippet = (text: string): string => text.replace(/\s+/g, ' ').trim().slice(0, 200);
+
+/**
+ * Why a redirect (answered, or followed by an injected fetch) is a failed write, or `undefined`. A
+ * redirect is never followed: fetch turns a 301/302/303 POST into a GET without a body (which the
+ * target may well answer 204: a lost write reported as sent), Node 20's fetch fails to re-send a byte
+ * body on 307/308, the CA client follows nothing, and following would hand `Authorization` or a SigV4
+ * signature bound to one host to another. The endpoint is configuration, so the fix is to name the
+ * final URL there; the message says which.
+ */
+function redirectProblem(response: Response, endpoint: string): string | undefined {
+  const advice = 'set remote_write.url to the final URL';
+  if (response.redirected) {
+    return `HTTP ${response.status} after following a redirect to ${response.url}; ${advice}`;
+  }
+  if (response.status < 300 || response.status >= 400) return undefined;
+  const location = response.headers.get('location');
+  if (location === null) return undefined;
+  const target = URL.canParse(location, endpoint) ? new URL(location, endpoint).toString() : location;
+  return `HTTP ${response.status} redirect to ${target}; ${advice}`;
 }
 
 function describeNetworkError(error: unknown): string {
@@ -200,8 +249,10 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * Sends `series` to a Prometheus remote-write 1.0 endpoint: split into requests by sample count and
  * bytes, each protobuf-encoded and snappy-compressed, sent independently (one failed request does
  * not stop the others). 2xx is success; 5xx, 429 and network errors are retried with full-jitter
- * exponential backoff (or `Retry-After` on 429/503); other 4xx are final. Nothing is started, slept
- * or left in flight past `deadlineMs`. Never throws for HTTP or network failures.
+ * exponential backoff (or `Retry-After` on 429/503); other 4xx are final. A redirect is never followed
+ * and is final (see `redirectProblem`): only a 2xx answer to the POST itself counts as written. Each
+ * attempt, body read included, is cut at `timeoutMs`, whether or not the fetch honours its signal.
+ * Nothing is started, slept or left in flight past `deadlineMs`. Never throws for HTTP or network failures.
  */
 export async function remoteWrite(
   series: readonly TimeSeries[],
@@ -273,6 +324,7 @@ export async function remoteWrite(
       });
     }
   } catch (error) {
+    closeFetch?.();
     for (const batch of batches) report.samplesRejected += batch.samples;
     fail(`remote-write setup failed: ${error instanceof Error ? error.message : String(error)}`);
     report.durationMs = Date.now() - started;
@@ -303,27 +355,47 @@ export async function remoteWrite(
       }
       let delay: number;
       try {
-        const headers =
-          signer === undefined
-            ? baseHeaders
-            : await signer({ url: new URL(endpoint.url), method: 'POST', headers: baseHeaders, body });
+        // The whole attempt (signing, the request, reading the answer) is bounded by this signal.
         const signal = AbortSignal.any([
           deadline.signal,
           AbortSignal.timeout(Math.min(timeoutMs, remaining)),
         ]);
+        // A fresh copy per attempt: fetch may detach the buffer it is given, and every retry must
+        // send (and sign) the very same bytes.
+        const payload = body.slice();
+        const headers =
+          signer === undefined
+            ? baseHeaders
+            : await untilAborted(
+                signer({ url: new URL(endpoint.url), method: 'POST', headers: baseHeaders, body: payload }),
+                signal,
+              );
         report.attempts++;
-        report.bytesSent += body.length;
-        const response = await send(endpoint.url, { method: 'POST', headers, body, signal });
+        report.bytesSent += payload.length;
+        const pending = send(endpoint.url, {
+          method: 'POST',
+          headers,
+          body: payload,
+          signal,
+          redirect: 'manual',
+        });
+        const response = await untilAborted(pending, signal).catch((error: unknown) => {
+          // A fetch that ignored the signal may still answer: release that body instead of a socket.
+          pending.then((late) => late.body?.cancel()).catch(() => undefined);
+          throw error;
+        });
         report.lastStatus = response.status;
-        if (response.status >= 200 && response.status < 300) {
-          await response.arrayBuffer().catch(() => undefined);
+        // Drained (up to a limit) even on success, so a keep-alive connection can be reused.
+        const text = await readBody(response, signal, 4096);
+        const redirect = redirectProblem(response, endpoint.url);
+        if (redirect === undefined && response.status >= 200 && response.status < 300) {
           report.seriesSent += batch.series;
           report.samplesSent += samples;
           return;
         }
-        const snippet = await bodySnippet(response, 200).catch(() => '');
-        lastProblem = `HTTP ${response.status}${snippet === '' ? '' : `: ${snippet}`}`;
-        if (response.status !== 429 && response.status < 500) {
+        const head = snippet(text);
+        lastProblem = redirect ?? `HTTP ${response.status}${head === '' ? '' : `: ${head}`}`;
+        if (redirect !== undefined || (response.status !== 429 && response.status < 500)) {
           report.samplesRejected += samples;
           fail(`${label}: rejected, not retried: ${lastProblem}`);
           return;
