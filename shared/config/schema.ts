@@ -21,8 +21,29 @@ export const tlsSchema = z
     ca_file: z.string().min(1).optional(),
     /** Expected host name in the server certificate; defaults to the connection host. */
     server_name: z.string().min(1).optional(),
+    /** PEM file with a client certificate, for `cert` authentication (pg_hba `clientcert=verify-full`). */
+    cert_file: z.string().min(1).optional(),
+    /** PEM file with the client certificate's unencrypted private key; with `cert_file`. */
+    key_file: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((tls, ctx) => {
+    if ((tls.cert_file === undefined) !== (tls.key_file === undefined)) {
+      const [missing, given] =
+        tls.cert_file === undefined ? ['cert_file', 'key_file'] : ['key_file', 'cert_file'];
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing],
+        message: `required with ${given}: a client certificate needs both`,
+      });
+    } else if (tls.cert_file !== undefined && tls.mode === 'disable') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mode'],
+        message: 'a client certificate needs TLS: use require, verify-ca or verify-full',
+      });
+    }
+  });
 
 /**
  * One tier's session limits, with that tier's defaults (seed `statement_timeout`: critical 5 s, standard 30 s;

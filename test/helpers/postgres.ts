@@ -66,6 +66,13 @@ export interface StartPostgresOptions {
   /** Turns on `ssl=on` with these files (copied into the data directory, owned by the server user). */
   ssl?: { certFile: string; keyFile: string; caFile?: string };
   /**
+   * pg_hba.conf lines put before initdb's own, so they match first: e.g.
+   * `hostssl all all 127.0.0.1/32 cert clientcert=verify-full` (with `ssl.caFile` for the client CA) makes TLS
+   * sessions authenticate by client certificate while the helper's own plaintext superuser sessions keep
+   * scram-sha-256.
+   */
+  hba?: readonly string[];
+  /**
    * Preload pg_stat_statements, turn on track_io_timing and create the extension in database `postgres`.
    * @default true
    */
@@ -444,6 +451,10 @@ async function writeServerConfig(server: PostgresServer, options: StartPostgresO
       settings.ssl_ca_file = 'root.crt';
     }
     for (const file of files) await giveToServerUser(join(server.dataDir, file));
+  }
+  if (options.hba !== undefined && options.hba.length > 0) {
+    const hbaFile = join(server.dataDir, 'pg_hba.conf');
+    await writeFile(hbaFile, `${options.hba.join('\n')}\n${await readFile(hbaFile, 'utf8')}`);
   }
   Object.assign(settings, options.settings ?? {});
   const lines = Object.entries(settings).map(([name, value]) => `${name} = ${confString(value)}`);

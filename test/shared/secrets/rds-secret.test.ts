@@ -9,6 +9,9 @@ import { SecretError } from '../../../shared/secrets/secret-source.ts';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1234-AbCdEf';
 const PASSWORD = 'Pa55-w0rd-never-shown';
+const KEY_BODY = 'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgKeyBodyNeverShown';
+const CERT = '-----BEGIN CERTIFICATE-----\nMIIBcertificateBody\n-----END CERTIFICATE-----\n';
+const KEY = `-----BEGIN PRIVATE KEY-----\n${KEY_BODY}\n-----END PRIVATE KEY-----\n`;
 
 /** The error `act` throws; fails when it does not throw. */
 function errorOf(act: () => unknown): Error {
@@ -96,6 +99,106 @@ describe('parseRdsSecret', () => {
     expect(error.message).toBe(`secret ${ARN}: ${reason}`);
   });
 
+  it('reads a client certificate from ssl_cert and ssl_key', () => {
+    // Prepare
+    const text = JSON.stringify({
+      host: 'h',
+      username: 'u',
+      password: PASSWORD,
+      ssl_cert: CERT,
+      ssl_key: KEY,
+    });
+
+    // Act
+    const secret = parseRdsSecret(text, ARN);
+
+    // Assess
+    expect(secret).toStrictEqual({
+      host: 'h',
+      port: 5432,
+      username: 'u',
+      password: PASSWORD,
+      ssl_cert: CERT,
+      ssl_key: KEY,
+    });
+  });
+
+  it('needs no password with a client certificate', () => {
+    // Prepare
+    const text = JSON.stringify({ host: 'h', username: 'pgotel', ssl_cert: CERT, ssl_key: KEY });
+
+    // Act
+    const secret = parseRdsSecret(text, ARN);
+
+    // Assess
+    expect(secret.password).toBe('');
+    expect(secret.ssl_cert).toBe(CERT);
+  });
+
+  it('restores PEM line breaks pasted as the two characters \\n', () => {
+    // Prepare
+    const text = JSON.stringify({
+      host: 'h',
+      username: 'u',
+      password: PASSWORD,
+      ssl_cert: CERT.replaceAll('\n', '\\n'),
+      ssl_key: KEY.replaceAll('\n', '\\n'),
+    });
+
+    // Act
+    const secret = parseRdsSecret(text, ARN);
+
+    // Assess
+    expect(secret.ssl_cert).toBe(CERT);
+    expect(secret.ssl_key).toBe(KEY);
+  });
+
+  it.each([
+    [
+      'ssl_cert without ssl_key',
+      { ssl_cert: CERT },
+      'field "ssl_key" is missing: ssl_cert and ssl_key go together',
+    ],
+    [
+      'ssl_key without ssl_cert',
+      { ssl_key: KEY },
+      'field "ssl_cert" is missing: ssl_cert and ssl_key go together',
+    ],
+    [
+      'a key in ssl_cert',
+      { ssl_cert: KEY, ssl_key: KEY },
+      'field "ssl_cert" must be a PEM certificate (-----BEGIN CERTIFICATE-----)',
+    ],
+    [
+      'a certificate in ssl_key',
+      { ssl_cert: CERT, ssl_key: CERT },
+      'field "ssl_key" must be an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)',
+    ],
+    [
+      'an encrypted key',
+      { ssl_cert: CERT, ssl_key: KEY.replaceAll('PRIVATE KEY', 'ENCRYPTED PRIVATE KEY') },
+      'field "ssl_key" must be an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)',
+    ],
+    [
+      'a key without PEM armour',
+      { ssl_cert: CERT, ssl_key: KEY_BODY },
+      'field "ssl_key" must be an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)',
+    ],
+    ['a non-string key', { ssl_cert: CERT, ssl_key: { pem: KEY } }, 'field "ssl_key" must be a string'],
+  ])('refuses %s, naming the field and never showing the key', (_case, fields, reason) => {
+    // Prepare
+    const text = JSON.stringify({ host: 'h', username: 'u', password: PASSWORD, ...fields });
+
+    // Act
+    const error = errorOf(() => parseRdsSecret(text, ARN));
+
+    // Assess
+    expect(error).toBeInstanceOf(SecretError);
+    expect(error.message).toBe(`secret ${ARN}: ${reason}`);
+    expect(error.stack).not.toContain(KEY_BODY);
+    expect(error.stack).not.toContain(PASSWORD);
+  });
+
   it.each([
     ['malformed JSON', `{"host":"h","username":"u","password":"${PASSWORD}",}`],
     ['a JSON string', JSON.stringify(PASSWORD)],
@@ -175,6 +278,30 @@ describe('connectionFromSecret', () => {
       database: 'postgres',
       tls: { mode: 'require' },
     });
+  });
+});
+
+describe('connectionFromSecret with a client certificate', () => {
+  it("passes the secret's ssl_cert and ssl_key on as the client certificate", () => {
+    // Prepare
+    const secret = parseRdsSecret(
+      JSON.stringify({ host: 'h', username: 'pgotel', password: PASSWORD, ssl_cert: CERT, ssl_key: KEY }),
+      ARN,
+    );
+
+    // Act
+    const params = connectionFromSecret(secret, { tls: { mode: 'verify-full', ca_file: '/ca.pem' } });
+
+    // Assess
+    expect(params).toStrictEqual({
+      host: 'h',
+      port: 5432,
+      user: 'pgotel',
+      password: PASSWORD,
+      database: 'postgres',
+      tls: { mode: 'verify-full', ca_file: '/ca.pem' },
+      clientCertificate: { cert: CERT, key: KEY },
+    } satisfies ConnectionParams);
   });
 });
 
