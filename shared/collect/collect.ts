@@ -1,19 +1,18 @@
-import type pg from 'pg';
+import { ConnectError, type ConnectionParams, openSession, type SessionSettings } from '../db/connection.ts';
 import {
-  abandonSession,
-  applySessionSettings,
-  ConnectError,
-  type ConnectionParams,
-  openSession,
-  type SessionSettings,
-} from '../db/connection.ts';
-import { detectServer, listDatabases, type ServerInfo } from '../db/server-info.ts';
+  type DatabaseSelection,
+  detectServer,
+  listDatabases,
+  type ServerInfo,
+  type SkippedDatabase,
+} from '../db/server-info.ts';
 import { type MetricBatch, type ResourceAttributes, TIERS, type Tier } from '../model/metrics.ts';
 import { isDue, pickSql } from '../queries/select.ts';
 import type { QueryDefinition, QueryLimits } from '../queries/types.ts';
 import { FamilyBuilder } from './families.ts';
-import { type QueryReport, runQuery } from './run-query.ts';
+import { DEFAULT_MAX_ROWS_PER_QUERY, type QueryReport, runQuery } from './run-query.ts';
 import { selfMetricPoints } from './self-metrics.ts';
+import { describeFailure, Session } from './session.ts';
 
 /** Per-tier session limits. */
 export interface TierSettings {
@@ -56,6 +55,12 @@ export interface CollectOptions {
   readonly limits: QueryLimits;
   /** Per-query interval overrides in seconds. */
   readonly intervals?: Readonly<Record<string, number>>;
+  /**
+   * Rows read at most from one query's result; the rest are never fetched, and the cut is a warning of the
+   * query's report. A query bounded by a configured limit (`max_tables`, ...) is never cut below it.
+   * @default DEFAULT_MAX_ROWS_PER_QUERY (10,000)
+   */
+  readonly maxRows?: number;
   readonly now?: () => number;
 }
 
@@ -70,7 +75,14 @@ export interface CollectResult {
   readonly server?: Omit<ServerInfo, 'relations'>;
   readonly batches: readonly { readonly tier: Tier; readonly batch: MetricBatch }[];
   readonly queries: readonly QueryReport[];
+  /** The databases selected for per-database queries. */
   readonly databases: readonly string[];
+  /**
+   * Databases that were to be visited and were not, sorted, each with the reason: named in the target's
+   * `databases:` but missing, closed, forbidden or a template, or their session could not be opened or
+   * inspected. Their per-database queries are reported as errors too.
+   */
+  readonly skippedDatabases: readonly SkippedDatabase[];
   readonly durationMs: number;
   /** Series across all batches, self-metrics included. */
   readonly series: number;
@@ -123,9 +135,13 @@ function notRun(item: Planned, status: 'error' | 'skipped', message: string, dat
   };
 }
 
+/** Slack over `statement_timeout` before the client gives up on a round trip: the server's own cut comes first. */
+const CLIENT_TIMEOUT_SLACK_MS = 5_000;
+
 /**
- * Collects the due queries of the requested tiers from one target. Never throws for database trouble:
- * an unreachable server yields `up = 0`, a failing query yields an error report and the others still run.
+ * Collects the due queries of the requested tiers from one target. Never throws: an unreachable server
+ * yields `up = 0`; a failing query, a database that cannot be visited, or a connection lost (or silent)
+ * at any step yields error reports for what did not run, and what was collected is kept.
  */
 export async function collect(
   target: CollectTarget,
@@ -152,9 +168,19 @@ export async function collect(
   const firstTier = tiers[0] ?? request.tiers[0] ?? 'critical';
   const settingsOf = (tier: Tier): SessionSettings => target.tiers[tier];
   const reports: QueryReport[] = [];
+  const skippedDatabases: SkippedDatabase[] = [];
   const outputTiers = tiers.length > 0 ? tiers : [firstTier];
   const builders = new Map<Tier, FamilyBuilder>(outputTiers.map((t) => [t, new FamilyBuilder()]));
   const pastDeadline = () => request.deadlineMs !== undefined && now() >= request.deadlineMs;
+  // Every round trip is bounded, by the deadline too: a silent server must not take the time the exports need.
+  const roundTripMs = (tier: Tier) =>
+    Math.max(
+      1,
+      Math.min(
+        settingsOf(tier).statementTimeoutMs + CLIENT_TIMEOUT_SLACK_MS,
+        (request.deadlineMs ?? Number.POSITIVE_INFINITY) - now(),
+      ),
+    );
 
   const finish = (
     up: 0 | 1,
@@ -193,70 +219,90 @@ export async function collect(
       batches,
       queries: reports,
       databases,
+      skippedDatabases: [...skippedDatabases].sort((a, b) =>
+        a.database < b.database ? -1 : a.database > b.database ? 1 : 0,
+      ),
       durationMs,
       series: dataSeries + selfSeries,
     };
   };
 
   if (request.preflightError !== undefined) return finish(0, undefined, [], request.preflightError);
-  let main: pg.Client;
+  let main: Session;
   try {
-    main = await openSession(target.connection, settingsOf(firstTier));
+    main = new Session(await openSession(target.connection, settingsOf(firstTier)));
   } catch (error) {
     const code = error instanceof ConnectError ? error.code : undefined;
     return finish(0, undefined, [], error instanceof Error ? error.message : String(error), code);
   }
-  try {
-    const relations = [
-      ...new Set(
-        planned.flatMap((p) => (p.query.requiresRelation === undefined ? [] : [p.query.requiresRelation])),
-      ),
-    ];
-    let server: ServerInfo;
-    try {
-      server = await detectServer(main, relations);
-    } catch (error) {
-      return finish(
-        0,
-        undefined,
-        [],
-        `connected to ${target.connection.host}:${target.connection.port} but server detection failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
+  const relations = [
+    ...new Set(
+      planned.flatMap((p) => (p.query.requiresRelation === undefined ? [] : [p.query.requiresRelation])),
+    ),
+  ];
+
+  /** Runs one planned query on a session, or reports why it cannot run there. */
+  const run = async (
+    session: Session,
+    info: ServerInfo,
+    item: Planned,
+    database: string | undefined,
+    current: { tier: Tier },
+  ) => {
+    if (pastDeadline()) {
+      reports.push(notRun(item, 'skipped', 'deadline reached before the query started', database));
+      return;
     }
+    if (current.tier !== item.tier && session.lost === undefined) {
+      await session.applySettings(item.tier, settingsOf(item.tier), roundTripMs(current.tier));
+      current.tier = item.tier;
+    }
+    if (session.lost !== undefined) {
+      reports.push(notRun(item, 'error', `not run: ${session.lost}`, database));
+      return;
+    }
+    const { report, points } = await runQuery(session.client, item.query, item.tier, {
+      server: info,
+      limits: options.limits,
+      ...(database === undefined ? {} : { database }),
+      queryTimeoutMs: roundTripMs(item.tier),
+      maxRows: options.maxRows ?? DEFAULT_MAX_ROWS_PER_QUERY,
+    });
+    if (report.status === 'error') session.noteFailure(report.message ?? '', report.sqlstate);
+    const warnings = [...(report.warnings ?? []), ...(builders.get(item.tier)?.add(points) ?? [])];
+    reports.push(warnings.length === 0 ? report : { ...report, warnings });
+  };
 
-    const run = async (
-      client: pg.Client,
-      info: ServerInfo,
-      item: Planned,
-      database: string | undefined,
-      current: { tier: Tier },
-    ) => {
-      if (pastDeadline()) {
-        reports.push(notRun(item, 'skipped', 'deadline reached before the query started', database));
-        return;
-      }
-      if (current.tier !== item.tier) {
-        await applySessionSettings(client, settingsOf(item.tier)).catch(() => undefined);
-        current.tier = item.tier;
-      }
-      const { report, points } = await runQuery(client, item.query, item.tier, {
-        server: info,
-        limits: options.limits,
-        ...(database === undefined ? {} : { database }),
-        // Bounded by the deadline too: a slow query must not take the time the exports need.
-        queryTimeoutMs: Math.max(
-          1,
-          Math.min(
-            settingsOf(item.tier).statementTimeoutMs + 5_000,
-            (request.deadlineMs ?? Number.POSITIVE_INFINITY) - now(),
-          ),
-        ),
-      });
-      if (report.status === 'error' && report.message === 'Query read timeout') abandonSession(client);
-      const warnings = builders.get(item.tier)?.add(points) ?? [];
-      reports.push(warnings.length === 0 ? report : { ...report, warnings });
+  /** Opens and inspects a session in another database, or reports the database as not visited. */
+  const openIn = async (
+    database: string,
+    items: readonly Planned[],
+    tier: Tier,
+  ): Promise<{ session: Session; info: ServerInfo } | undefined> => {
+    const fail = (reason: string) => {
+      skippedDatabases.push({ database, reason });
+      for (const item of items) reports.push(notRun(item, 'error', reason, database));
+      return undefined;
     };
+    let session: Session;
+    try {
+      session = new Session(await openSession({ ...target.connection, database }, settingsOf(tier)));
+    } catch (error) {
+      return fail(error instanceof Error ? error.message : String(error));
+    }
+    const timeoutMs = roundTripMs(tier);
+    try {
+      return { session, info: await detectServer(session.client, relations, { timeoutMs }) };
+    } catch (error) {
+      const reason = `server detection failed: ${describeFailure(error, timeoutMs)}`;
+      session.abandon(reason);
+      await session.close();
+      return fail(reason);
+    }
+  };
 
+  /** Everything after the server is known; returns the databases selected for per-database queries. */
+  const collectFrom = async (server: ServerInfo): Promise<string[]> => {
     // Cluster-wide queries run on the connection database, unless they need a relation (pg_stat_statements)
     // that is only installed elsewhere: those wait for a database that has it.
     const mainTier = { tier: firstTier };
@@ -271,72 +317,103 @@ export async function collect(
     }
 
     const perDatabase = planned.filter((p) => p.query.scope === 'database');
-    let databases: string[] = [];
-    if (perDatabase.length > 0 || deferred.length > 0) {
-      try {
-        databases = await listDatabases(main, target.databases);
-      } catch (error) {
-        // The main session is gone (a query before was cut at the deadline, or the server went away): what
-        // was collected so far is still reported, and the per-database queries say why they did not run.
-        const message = `databases not listed: ${error instanceof Error ? error.message : String(error)}`;
-        for (const item of [...perDatabase, ...deferred]) {
-          reports.push(
-            pastDeadline()
-              ? notRun(item, 'skipped', 'deadline reached before the query started')
-              : notRun(item, 'error', message),
-          );
-        }
-        return finish(1, server, []);
+    if (perDatabase.length === 0 && deferred.length === 0) return [];
+    // What was collected so far is kept; the per-database queries say why they did not run.
+    const notListed = (message: string) => {
+      for (const item of [...perDatabase, ...deferred]) {
+        reports.push(
+          pastDeadline()
+            ? notRun(item, 'skipped', 'deadline reached before the query started')
+            : notRun(item, 'error', `databases not listed: ${message}`),
+        );
       }
-      const visit = async (database: string) => {
-        const own = database === server.database;
-        let client = main;
-        let info = server;
-        if (!own) {
-          if (perDatabase.length === 0 && deferred.length === 0) return;
-          try {
-            client = await openSession(
-              { ...target.connection, database },
-              settingsOf(perDatabase[0]?.tier ?? firstTier),
-            );
-            info = await detectServer(client, relations);
-          } catch (error) {
-            const message = error instanceof Error ? error.message : String(error);
-            for (const item of perDatabase) reports.push(notRun(item, 'error', message, database));
-            await client.end().catch(() => undefined);
-            return;
-          }
-        }
-        try {
-          const current = own ? mainTier : { tier: perDatabase[0]?.tier ?? firstTier };
-          for (const item of perDatabase) await run(client, info, item, database, current);
-          for (let i = deferred.length - 1; i >= 0; i--) {
-            const item = deferred[i] as Planned;
-            const needs = item.query.requiresRelation ?? '';
-            if (!info.relations.has(needs)) continue;
-            deferred.splice(i, 1);
-            await run(client, info, item, database, current);
-          }
-        } finally {
-          if (!own) await client.end().catch(() => undefined);
-        }
-      };
-      // The connection database is visited on the main session, which is then closed: at most
-      // maxConnections sessions are ever open at once, the main one included.
-      if (databases.includes(server.database)) await visit(server.database);
-      await main.end().catch(() => undefined);
-      await mapLimit(
-        databases.filter((d) => d !== server.database),
-        Math.max(1, target.maxConnections),
-        visit,
-      );
+      return [];
+    };
+    if (main.lost !== undefined) return notListed(main.lost);
+    const timeoutMs = roundTripMs(mainTier.tier);
+    let selection: DatabaseSelection;
+    try {
+      selection = await listDatabases(main.client, target.databases, { timeoutMs });
+    } catch (error) {
+      const message = describeFailure(error, timeoutMs);
+      main.abandon(`databases not listed: ${message}`);
+      return notListed(message);
     }
+    for (const { database, reason } of selection.skipped) {
+      skippedDatabases.push({ database, reason });
+      for (const item of perDatabase) reports.push(notRun(item, 'error', `not visited: ${reason}`, database));
+    }
+
+    const visit = async (database: string) => {
+      const own = database === server.database;
+      const tier = perDatabase[0]?.tier ?? firstTier;
+      if (!own && pastDeadline()) {
+        for (const item of perDatabase)
+          reports.push(notRun(item, 'skipped', 'deadline reached before the query started', database));
+        return;
+      }
+      const opened = own ? { session: main, info: server } : await openIn(database, perDatabase, tier);
+      if (opened === undefined) return;
+      const { session, info } = opened;
+      try {
+        const current = own ? mainTier : { tier };
+        for (const item of perDatabase) await run(session, info, item, database, current);
+        for (let i = deferred.length - 1; i >= 0; i--) {
+          const item = deferred[i] as Planned;
+          const needs = item.query.requiresRelation ?? '';
+          if (!info.relations.has(needs)) continue;
+          deferred.splice(i, 1);
+          await run(session, info, item, database, current);
+        }
+      } finally {
+        if (!own) await session.close();
+      }
+    };
+    const databases = [...selection.visit];
+    // The connection database is visited on the main session, which is then closed: at most
+    // maxConnections sessions are ever open at once, the main one included.
+    if (databases.includes(server.database)) await visit(server.database);
+    await main.close();
+    await mapLimit(
+      databases.filter((d) => d !== server.database),
+      Math.max(1, target.maxConnections),
+      visit,
+    );
+    const unvisited = skippedDatabases.map((s) => s.database).sort();
     for (const item of deferred) {
-      const message = `${item.query.requiresRelation ?? ''} is not installed in any visited database`;
+      const where = unvisited.length === 0 ? '' : ` (not visited: ${unvisited.join(', ')})`;
+      const message = `${item.query.requiresRelation ?? ''} is not installed in any visited database${where}`;
       reports.push(notRun(item, 'skipped', message));
     }
-    return finish(1, server, databases);
+    return databases;
+  };
+
+  let server: ServerInfo | undefined;
+  try {
+    const timeoutMs = roundTripMs(firstTier);
+    try {
+      server = await detectServer(main.client, relations, { timeoutMs });
+    } catch (error) {
+      const reason = describeFailure(error, timeoutMs);
+      main.abandon(`server detection failed: ${reason}`);
+      return finish(
+        0,
+        undefined,
+        [],
+        `connected to ${target.connection.host}:${target.connection.port} but server detection failed: ${reason}`,
+      );
+    }
+    return finish(1, server, await collectFrom(server));
+  } catch (error) {
+    // Not database trouble, which is reported where it happens, but a defect: what was collected is still
+    // returned, and every query without a report says the run stopped.
+    const message = `collection stopped: ${error instanceof Error ? error.message : String(error)}`;
+    const reported = new Set(reports.map((r) => r.query));
+    for (const item of planned) {
+      if (!reported.has(item.query.name)) reports.push(notRun(item, 'error', `not run: ${message}`));
+    }
+    return server === undefined ? finish(0, undefined, [], message) : finish(1, server, []);
   } finally {
-    await main.end().catch(() => undefined);
+    await main.close();
   }
 }

@@ -4,6 +4,14 @@ import type { ServerInfo } from '../db/server-info.ts';
 import type { MetricPoint, Tier } from '../model/metrics.ts';
 import { pickSql } from '../queries/select.ts';
 import type { MetricMapping, QueryDefinition, QueryLimits } from '../queries/types.ts';
+import { runReadOnlyStatement } from './read-only-statement.ts';
+import { describeFailure } from './session.ts';
+
+/** Rows read at most from one query's result, unless a configured limit of the query is higher. */
+export const DEFAULT_MAX_ROWS_PER_QUERY = 10_000;
+
+/** Limits that bound a query's row count: a query taking one is never cut below it. */
+const ROW_COUNT_LIMITS: readonly (keyof QueryLimits)[] = ['maxTables', 'maxIndexes', 'maxStatements'];
 
 /** What happened to one query in one database. Never contains row data or credentials. */
 export interface QueryReport {
@@ -20,7 +28,10 @@ export interface QueryReport {
   readonly message?: string;
   /** SQLSTATE of a server-side error, e.g. `42501` permission denied. */
   readonly sqlstate?: string;
-  /** Rows that ran but were dropped (duplicate series, a metric name reused with another kind). */
+  /**
+   * Rows that ran but were dropped (duplicate series, a metric name reused with another kind), or were
+   * never read (a result cut at the row limit).
+   */
   readonly warnings?: readonly string[];
 }
 
@@ -42,6 +53,29 @@ export interface RunQueryContext {
   readonly database?: string;
   /** Client-side bound on one query, in case the network hangs where statement_timeout cannot help. */
   readonly queryTimeoutMs: number;
+  /** Rows read at most; see `rowLimit`. @default DEFAULT_MAX_ROWS_PER_QUERY */
+  readonly maxRows?: number;
+}
+
+/**
+ * The rows read at most from `query`: `maxRows`, or the configured limit the query takes (`max_tables`, ...)
+ * when that is higher, since the query is bounded by it already and must not be cut below it.
+ */
+function rowLimit(query: QueryDefinition, limits: QueryLimits, maxRows: number): number {
+  let limit = maxRows;
+  for (const name of query.params ?? []) {
+    const value = limits[name];
+    if (ROW_COUNT_LIMITS.includes(name) && typeof value === 'number') limit = Math.max(limit, value);
+  }
+  return limit;
+}
+
+/** A report's message: the server's, with its refusal of several statements in one said plainly. */
+function failureMessage(error: unknown, sqlstate: string | undefined, timeoutMs: number): string {
+  const message = describeFailure(error, timeoutMs);
+  if (sqlstate === '42601' && message === 'cannot insert multiple commands into a prepared statement')
+    return `a query must be one statement; the server refused several in one (${message})`;
+  return message;
 }
 
 function toNumber(value: unknown, column: string, row: number): number | undefined {
@@ -132,8 +166,9 @@ export function rowsToPoints(
 }
 
 /**
- * Runs one query on an open session and maps its rows. Never throws: every failure becomes a report,
- * so one broken query cannot sink the others of the run.
+ * Runs one query on an open session, as one read-only statement that reads at most `rowLimit` rows
+ * (`read-only-statement.ts`), and maps its rows. Never throws: every failure becomes a report, so one
+ * broken query cannot sink the others of the run.
  */
 export async function runQuery(
   client: pg.Client,
@@ -157,24 +192,32 @@ export async function runQuery(
     return { report: { ...base, status: 'skipped', durationMs: 0, rows: 0, points: 0, message }, points: [] };
   }
   const values = (query.params ?? []).map((name) => context.limits[name]);
+  const maxRows = rowLimit(query, context.limits, context.maxRows ?? DEFAULT_MAX_ROWS_PER_QUERY);
   const started = performance.now();
   try {
-    const result = await client.query<Record<string, unknown>>({
-      text: variant.sql,
+    const result = await runReadOnlyStatement(client, variant.sql, {
       values,
-      query_timeout: context.queryTimeoutMs,
-    } as pg.QueryConfig);
+      maxRows,
+      timeoutMs: context.queryTimeoutMs,
+    });
     checkColumns(query, result.fields);
     const points = rowsToPoints(query, result.rows, context);
     const durationMs = performance.now() - started;
-    return {
-      report: { ...base, status: 'ok', durationMs, rows: result.rows.length, points: points.length },
-      points,
+    const report: QueryReport = {
+      ...base,
+      status: 'ok',
+      durationMs,
+      rows: result.rows.length,
+      points: points.length,
+      ...(result.truncated
+        ? { warnings: [`result cut at ${maxRows.toLocaleString('en-US')} rows: the rest were not read`] }
+        : {}),
     };
+    return { report, points };
   } catch (error) {
     const durationMs = performance.now() - started;
     const sqlstate = sqlstateOf(error);
-    const message = error instanceof Error ? error.message : String(error);
+    const message = failureMessage(error, sqlstate, context.queryTimeoutMs);
     return {
       report: {
         ...base,

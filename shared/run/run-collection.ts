@@ -89,6 +89,9 @@ function isSelfMetric(name: string): boolean {
   return name === 'up' || name.startsWith('pgotel.');
 }
 
+/** SQLSTATEs after which the credentials are read again (bypassing the cache) before giving up. */
+const REFRESH_ON: ReadonlySet<string> = new Set(['28P01', '28000']);
+
 /** Never used to connect: the engine reports `up = 0` with the preflight error instead. */
 const UNRESOLVED: ConnectionParams = {
   host: 'unresolved',
@@ -243,8 +246,9 @@ export async function runCollection(
   };
 
   let result = await collectOnce(false);
-  // A rotated password: read the secret again, once, and retry at once (no redeploy, no waiting for the cache).
-  if (result.up === 0 && result.errorCode === '28P01' && ports.connection.refreshable) {
+  // A rotated password or client certificate: read the secret again, once, and retry at once (no redeploy, no
+  // waiting for the cache). 28P01 is a wrong password, 28000 a refused certificate or pg_hba entry.
+  if (result.up === 0 && REFRESH_ON.has(result.errorCode ?? '') && ports.connection.refreshable) {
     result = await collectOnce(true);
   }
 

@@ -1,0 +1,209 @@
+import pg from 'pg';
+import { abandonSession } from '../db/connection.ts';
+
+/**
+ * Runs one SQL statement the way every query of the engine runs: with the extended query protocol, in an
+ * explicit read-only transaction of its own, reading at most a given number of rows, all in one round trip.
+ *
+ * - The extended protocol parses exactly one statement: `BEGIN READ WRITE; DELETE ...; COMMIT; SELECT 1` is
+ *   refused by the server before anything runs ("cannot insert multiple commands into a prepared statement"),
+ *   where the simple protocol would have run all four.
+ * - `BEGIN READ ONLY` before the statement makes it read-only whatever an earlier statement did to the
+ *   session (`set_config('default_transaction_read_only', 'off', false)`, `SET SESSION CHARACTERISTICS ...`,
+ *   a lone `BEGIN READ WRITE`, which is ignored inside the block). The block ends with COMMIT, not ROLLBACK:
+ *   like the implicit transaction it replaces, it counts in `xact_commit`, so monitoring does not raise the
+ *   rollback rate it reports.
+ * - `Execute` asks for `maxRows + 1` rows: the server stops there and the portal is closed, so a result of a
+ *   million rows costs the rows kept, not the million.
+ *
+ * node-postgres' own `Query` cannot do the last one (its `rows` option pages through the whole result), so
+ * this is a `Submittable`, the interface `pg-cursor` uses, talking to the connection directly.
+ */
+
+/** The result of one statement. */
+export interface StatementResult {
+  readonly fields: readonly { readonly name: string }[];
+  readonly rows: readonly Record<string, unknown>[];
+  /** The statement had more than `maxRows` rows; the rest were never read. */
+  readonly truncated: boolean;
+}
+
+export interface StatementOptions {
+  readonly values: readonly unknown[];
+  /** Rows read at most. */
+  readonly maxRows: number;
+  /** Client-side bound on the round trip (node-postgres `query_timeout`). */
+  readonly timeoutMs: number;
+}
+
+/** The connection calls used here (node-postgres 8 `lib/connection.js`); its bundled types say `rows` is a string. */
+interface Wire {
+  readonly stream: { cork?: () => void; uncork?: () => void };
+  parse(message: { readonly text: string }): void;
+  bind(message: { readonly values: readonly (string | null)[] }): void;
+  describe(message: { readonly type: 'P' }): void;
+  execute(message: { readonly rows?: number }): void;
+  sync(): void;
+  sendCopyFail(message: string): void;
+}
+
+interface FieldMessage {
+  readonly name: string;
+  readonly dataTypeID: number;
+}
+
+type Callback = (error: Error | null, result?: StatementResult) => void;
+
+/** A parameter in PostgreSQL's text format, as node-postgres writes it (arrays as array literals). */
+function toParam(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (Array.isArray(value)) {
+    const items = value.map((item) => {
+      const text = toParam(item);
+      return text === null ? 'NULL' : Array.isArray(item) ? text : `"${text.replace(/[\\"]/g, '\\$&')}"`;
+    });
+    return `{${items.join(',')}}`;
+  }
+  if (value instanceof Date) return value.toISOString();
+  return String(value);
+}
+
+class ReadOnlyStatement implements pg.Submittable {
+  /** Read by node-postgres: it wraps `callback` to enforce the timeout. */
+  callback: Callback;
+  readonly query_timeout: number;
+  readonly #text: string;
+  readonly #values: readonly (string | null)[];
+  readonly #maxRows: number;
+  #fields: FieldMessage[] = [];
+  #parsers: ((text: string) => unknown)[] = [];
+  readonly #rows: Record<string, unknown>[] = [];
+  #truncated = false;
+  #failure: Error | undefined;
+
+  constructor(text: string, options: StatementOptions, callback: Callback) {
+    this.#text = text;
+    this.#values = options.values.map(toParam);
+    this.#maxRows = Math.max(0, Math.floor(options.maxRows));
+    this.query_timeout = options.timeoutMs;
+    this.callback = callback;
+  }
+
+  submit(connection: pg.Connection): void {
+    const wire = connection as unknown as Wire;
+    wire.stream.cork?.();
+    try {
+      wire.parse({ text: 'BEGIN READ ONLY' });
+      wire.bind({ values: [] });
+      wire.execute({});
+      wire.parse({ text: this.#text });
+      wire.bind({ values: this.#values });
+      wire.describe({ type: 'P' });
+      wire.execute({ rows: this.#maxRows + 1 });
+      wire.parse({ text: 'COMMIT' });
+      wire.bind({ values: [] });
+      wire.execute({});
+      wire.sync();
+    } finally {
+      wire.stream.uncork?.();
+    }
+  }
+
+  handleRowDescription(message: { readonly fields: readonly FieldMessage[] }): void {
+    this.#fields = [...message.fields];
+    this.#parsers = this.#fields.map((f) => pg.types.getTypeParser(f.dataTypeID, 'text'));
+  }
+
+  handleDataRow(message: { readonly fields: readonly (string | null)[] }): void {
+    if (this.#rows.length >= this.#maxRows) {
+      this.#truncated = true;
+      return;
+    }
+    // No prototype: a column named `__proto__` or `constructor` is just a column.
+    const row: Record<string, unknown> = Object.create(null);
+    try {
+      message.fields.forEach((raw, i) => {
+        const field = this.#fields[i];
+        const parse = this.#parsers[i];
+        if (field === undefined) return;
+        row[field.name] = raw === null || parse === undefined ? raw : parse(raw);
+      });
+    } catch (error) {
+      this.#failure ??= error instanceof Error ? error : new Error(String(error));
+    }
+    this.#rows.push(row);
+  }
+
+  handleCommandComplete(): void {
+    // BEGIN, the statement and COMMIT each complete; the answer is whole at ReadyForQuery.
+  }
+
+  /** Only the statement's Execute has a row limit, so only it can be suspended. */
+  handlePortalSuspended(): void {
+    this.#truncated = true;
+  }
+
+  handleEmptyQuery(): void {
+    // An empty statement has no columns, which the caller reports.
+  }
+
+  handleCopyInResponse(connection: pg.Connection): void {
+    (connection as unknown as Wire).sendCopyFail('pgotel queries take no COPY input');
+  }
+
+  handleCopyData(): void {
+    // COPY ... TO STDOUT: its data is not rows of a result.
+  }
+
+  handleError(error: Error): void {
+    this.callback(error);
+  }
+
+  handleReadyForQuery(): void {
+    if (this.#failure !== undefined) {
+      this.callback(this.#failure);
+      return;
+    }
+    this.callback(null, {
+      fields: this.#fields.map((f) => ({ name: f.name })),
+      rows: this.#rows,
+      truncated: this.#truncated,
+    });
+  }
+}
+
+/** Sends the statement; settles with its result or error. */
+function submit(client: pg.Client, text: string, options: StatementOptions): Promise<StatementResult> {
+  return new Promise((resolve, reject) => {
+    const statement = new ReadOnlyStatement(text, options, (error, result) => {
+      if (error !== null) reject(error);
+      else if (result !== undefined) resolve(result);
+    });
+    client.query(statement);
+  });
+}
+
+/**
+ * Runs `text` as one read-only statement on `client` (see the module comment). Rejects with the server's
+ * error, node-postgres' "Query read timeout", or a connection error; after a server error the failed
+ * transaction block is rolled back (or, if even that fails, the session dropped), so the next statement
+ * finds the session idle.
+ */
+export async function runReadOnlyStatement(
+  client: pg.Client,
+  text: string,
+  options: StatementOptions,
+): Promise<StatementResult> {
+  try {
+    return await submit(client, text, options);
+  } catch (error) {
+    // After an ERROR the server skipped the rest of the round trip, COMMIT included: the block is still open,
+    // failed. A FATAL has ended the session: nothing to roll back.
+    if (error instanceof pg.DatabaseError && error.severity === 'ERROR') {
+      await client
+        .query({ text: 'ROLLBACK', query_timeout: options.timeoutMs } as pg.QueryConfig)
+        .catch(() => abandonSession(client));
+    }
+    throw error;
+  }
+}
