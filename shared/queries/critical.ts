@@ -117,34 +117,35 @@ export const ACTIVITY: QueryDefinition = {
 };
 
 /**
- * Seed custom query "Lock monitoring", plus sessions blocked by another session's lock. Blocked sessions
- * are reported as 0 for every connectable database so alerts see a value, not silence.
- * `pg_blocking_pids` takes the lock manager's partition locks, so it only runs for sessions already
- * waiting on a heavyweight lock (the CASE makes the order of evaluation explicit).
+ * Heavyweight lock waits. The seed's "Lock monitoring" query counted every session with any wait event,
+ * background processes in their idle main loops and clients waiting for the next command included, so it
+ * was never 0; what clients wait on in general is `postgresql.connections.waiting` (activity). Here only
+ * `wait_event_type = 'Lock'` counts, for every backend type. `pg_blocking_pids` takes the lock manager's
+ * partition locks, so it only runs for those waiters (the materialized CTE holds nothing else). Blocked
+ * sessions are reported as 0 for every connectable database so alerts see a value, not silence.
  */
 const LOCKS_SQL = `
-WITH a AS MATERIALIZED (
-  SELECT pid, datname, wait_event_type, wait_event
+WITH w AS MATERIALIZED (
+  SELECT pid, datname, wait_event
     FROM pg_stat_activity
-   WHERE pid <> pg_backend_pid()
+   WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()
 ), blocked AS (
   SELECT datname, count(*) AS n
-    FROM a
-   WHERE CASE WHEN wait_event_type = 'Lock' THEN cardinality(pg_blocking_pids(pid)) > 0 ELSE false END
+    FROM w
+   WHERE cardinality(pg_blocking_pids(pid)) > 0
    GROUP BY datname
 )
-SELECT wait_event_type, wait_event, count(*) AS waiting_sessions,
-       NULL::text AS database_name, NULL::bigint AS blocked_sessions
-  FROM a
- WHERE wait_event IS NOT NULL
- GROUP BY wait_event_type, wait_event
+SELECT datname AS database_name, wait_event AS lock_type, count(*) AS waiting_sessions,
+       NULL::bigint AS blocked_sessions
+  FROM w
+ GROUP BY datname, wait_event
 UNION ALL
-SELECT NULL, NULL, NULL, d.datname, coalesce(b.n, 0)
+SELECT d.datname, NULL, NULL, coalesce(b.n, 0)
   FROM pg_database d
   LEFT JOIN blocked b ON b.datname = d.datname
  WHERE d.datallowconn AND NOT d.datistemplate`;
 
-/** Sessions per wait event (seed custom query) and sessions blocked by a lock per database. */
+/** Sessions waiting on a heavyweight lock, by lock type, and sessions blocked by another session's lock. */
 export const LOCKS: QueryDefinition = {
   name: 'locks',
   tier: 'critical',
@@ -155,9 +156,10 @@ export const LOCKS: QueryDefinition = {
       name: 'postgresql.locks.waiting_sessions',
       kind: 'gauge',
       unit: '{session}',
-      description: 'Sessions of any backend type currently waiting, by wait event (seed custom query).',
+      description:
+        'Sessions (any backend type) waiting to acquire a heavyweight lock, by lock type; no point when none waits.',
       valueColumn: 'waiting_sessions',
-      attributes: [{ column: 'wait_event_type' }, { column: 'wait_event' }],
+      attributes: [DATABASE, { column: 'lock_type' }],
     },
     {
       name: 'postgresql.locks.blocked_sessions',
@@ -171,19 +173,19 @@ export const LOCKS: QueryDefinition = {
 };
 
 /**
- * Seed custom query "Long running queries", grouped: one series per (user, application, state) holding
- * the longest duration, because one row per pid would repeat label sets. Client backends only: a
+ * Seed custom query "Long running queries", grouped: one series per (database, user, application, state)
+ * holding the longest duration, because one row per pid would repeat label sets. Client backends only: a
  * streaming WAL sender stays `active` with its `query_start` at connection time and would always match.
  */
 const LONG_RUNNING_SQL = `
-SELECT usename AS "user", nullif(application_name, '') AS application, state AS query_state,
-       max(extract(epoch FROM now() - query_start))::float8 AS query_duration
+SELECT datname AS database_name, usename AS user_name, nullif(application_name, '') AS application_name,
+       state AS connection_state, max(extract(epoch FROM now() - query_start))::float8 AS query_duration
   FROM pg_stat_activity
  WHERE state <> 'idle'
    AND backend_type = 'client backend'
    AND pid <> pg_backend_pid()
    AND query_start < now() - make_interval(secs => $1::float8)
- GROUP BY usename, nullif(application_name, ''), state`;
+ GROUP BY datname, usename, nullif(application_name, ''), state`;
 
 /** Statements (or idle transactions) running longer than `longRunningSeconds`. */
 export const LONG_RUNNING: QueryDefinition = {
@@ -194,17 +196,21 @@ export const LONG_RUNNING: QueryDefinition = {
   params: ['longRunningSeconds'],
   metrics: [
     {
-      name: 'custom.query.long_running',
+      name: 'postgresql.queries.long_running',
       kind: 'gauge',
       unit: 's',
       description: 'Longest time since query_start among non-idle client sessions older than the threshold.',
       valueColumn: 'query_duration',
-      attributes: [{ column: 'user' }, { column: 'application' }, { column: 'query_state' }],
+      attributes: [...USER_APP, { column: 'connection_state' }],
     },
   ],
 };
 
-/** Seed custom query "WAL generation rate". A replica has no insert position: it reports what it replayed. */
+/**
+ * Seed custom query "WAL generation rate": the WAL position as bytes since 0/0. A position, not an amount
+ * generated since a start time (that is `postgresql.wal.bytes` from `pg_stat_wal`), hence a gauge; its
+ * `rate()` is the WAL generated per second. A replica has no insert position: it reports what it replayed.
+ */
 export const WAL: QueryDefinition = {
   name: 'wal',
   tier: 'critical',
@@ -212,20 +218,21 @@ export const WAL: QueryDefinition = {
   sql: [
     {
       role: 'primary',
-      sql: `SELECT 'primary' AS server_role, pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') AS total_wal_bytes`,
+      sql: `SELECT 'primary' AS server_role, pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') AS wal_position`,
     },
     {
       role: 'replica',
-      sql: `SELECT 'replica' AS server_role, pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0') AS total_wal_bytes`,
+      sql: `SELECT 'replica' AS server_role, pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0') AS wal_position`,
     },
   ],
   metrics: [
     {
-      name: 'postgresql.wal.bytes_generated',
-      kind: 'counter',
+      name: 'postgresql.wal.position',
+      kind: 'gauge',
       unit: 'By',
-      description: 'WAL position in bytes: written on a primary, replayed on a replica.',
-      valueColumn: 'total_wal_bytes',
+      description:
+        'Current WAL LSN as bytes since 0/0: the write position (pg_current_wal_lsn) on a primary, the last replayed position on a replica.',
+      valueColumn: 'wal_position',
       attributes: [{ column: 'server_role' }],
     },
   ],

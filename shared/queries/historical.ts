@@ -306,21 +306,21 @@ export const INDEX_STATS: QueryDefinition = {
 };
 
 /**
- * Seed custom query "Table bloat estimation", fixed: the seed's `100 * n_dead_tup / NULLIF(...)` is
- * integer division (always 0 or 100 below 1 %), `tablename` is `relname` in `pg_stat_user_tables`, and
- * the unbounded result is capped at `maxTables` rows.
+ * Seed custom query "Table bloat estimation", under a built-in name and the per-table labels of the other
+ * families, fixed: the seed's `100 * n_dead_tup / NULLIF(...)` is integer division (always 0 or 100 below
+ * 1 %), `tablename` is `relname` in `pg_stat_user_tables`, and the unbounded result is capped at `maxTables`.
  */
 const TABLE_BLOAT_SQL = `
-SELECT schemaname, tablename, round(100 * dead::numeric / nullif(live + dead, 0), 2) AS dead_ratio
+SELECT schema_name, table_name, round(100 * dead::numeric / nullif(live + dead, 0), 2) AS dead_ratio
   FROM (
-    SELECT n.nspname AS schemaname, c.relname AS tablename,
+    SELECT n.nspname AS schema_name, c.relname AS table_name,
            pg_stat_get_dead_tuples(c.oid) AS dead, pg_stat_get_live_tuples(c.oid) AS live
       FROM pg_class c
       JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE ${userRelations('$2', '$3')}
   ) s
  WHERE dead > 1000
- ORDER BY dead DESC, schemaname, tablename
+ ORDER BY dead DESC, schema_name, table_name
  LIMIT $1`;
 
 /** Dead rows as a percentage of all rows, for tables with more than 1000 dead rows. */
@@ -332,15 +332,13 @@ export const TABLE_BLOAT: QueryDefinition = {
   params: ['maxTables', 'excludeSchemas', 'includeSchemas'],
   metrics: [
     {
-      name: 'custom.table.bloat',
+      name: 'postgresql.table.bloat',
       kind: 'gauge',
       unit: '%',
-      description: 'Dead rows / (live + dead rows) × 100, for tables with more than 1000 dead rows.',
+      description:
+        "Dead rows / (live + dead rows) × 100, the seed's table bloat estimate; tables with over 1000 dead rows only.",
       valueColumn: 'dead_ratio',
-      attributes: [
-        { column: 'schemaname', name: 'schema' },
-        { column: 'tablename', name: 'table' },
-      ],
+      attributes: TABLE,
     },
   ],
 };

@@ -166,18 +166,23 @@ const SESSION_TIME = {
   ...DB_COUNTER,
   name: 'postgresql.sessions.time',
   unit: 's',
-  description: 'Time spent by sessions in total, running statements (active) and idle in a transaction.',
+  description:
+    "Time spent by sessions running statements (active), idle in a transaction, and idle; the states add up to the sessions' total time.",
   scale: 0.001,
 };
-const SESSION_COUNT = {
+const SESSIONS_TERMINATED = {
   ...DB_COUNTER,
-  name: 'postgresql.sessions.count',
+  name: 'postgresql.sessions.terminated',
   unit: '{session}',
   description:
-    'Sessions established (all) and ended by client loss (abandoned), fatal errors or termination (killed).',
+    'Sessions ended by client loss (abandoned), a fatal error (fatal) or operator intervention (killed).',
 };
 
-/** Session accounting added to `pg_stat_database` in PostgreSQL 14. */
+/**
+ * Session accounting added to `pg_stat_database` in PostgreSQL 14. Totals are never a series next to their
+ * parts (any `sum by` would count them twice): session time is split into active, idle in transaction and the
+ * rest (idle), which add up to `session_time`; the number of sessions established is its own family.
+ */
 export const SESSION_STATS: QueryDefinition = {
   name: 'session_stats',
   tier: 'standard',
@@ -186,20 +191,28 @@ export const SESSION_STATS: QueryDefinition = {
     {
       minMajor: 14,
       sql: `
-SELECT datname AS database_name, session_time, active_time, idle_in_transaction_time,
+SELECT datname AS database_name, active_time, idle_in_transaction_time,
+       greatest(session_time - active_time - idle_in_transaction_time, 0) AS idle_time,
        sessions, sessions_abandoned, sessions_fatal, sessions_killed, stats_reset
   FROM pg_stat_database
  WHERE datid IN (SELECT oid FROM pg_database WHERE NOT datistemplate)`,
     },
   ],
   metrics: [
-    counterOf(SESSION_TIME, 'session_time', { state: 'total' }),
     counterOf(SESSION_TIME, 'active_time', { state: 'active' }),
     counterOf(SESSION_TIME, 'idle_in_transaction_time', { state: 'idle_in_transaction' }),
-    counterOf(SESSION_COUNT, 'sessions', { outcome: 'all' }),
-    counterOf(SESSION_COUNT, 'sessions_abandoned', { outcome: 'abandoned' }),
-    counterOf(SESSION_COUNT, 'sessions_fatal', { outcome: 'fatal' }),
-    counterOf(SESSION_COUNT, 'sessions_killed', { outcome: 'killed' }),
+    counterOf(SESSION_TIME, 'idle_time', { state: 'idle' }),
+    {
+      ...DB_COUNTER,
+      name: 'postgresql.sessions.established',
+      kind: 'counter',
+      unit: '{session}',
+      description: 'Sessions established to the database (pg_stat_database.sessions).',
+      valueColumn: 'sessions',
+    },
+    counterOf(SESSIONS_TERMINATED, 'sessions_abandoned', { reason: 'abandoned' }),
+    counterOf(SESSIONS_TERMINATED, 'sessions_fatal', { reason: 'fatal' }),
+    counterOf(SESSIONS_TERMINATED, 'sessions_killed', { reason: 'killed' }),
   ],
 };
 
@@ -397,7 +410,8 @@ export const WAL_STATS: QueryDefinition = {
       name: 'postgresql.wal.bytes',
       kind: 'counter',
       unit: 'By',
-      description: 'WAL generated.',
+      description:
+        'WAL generated since the statistics reset (pg_stat_wal.wal_bytes); the LSN is postgresql.wal.position.',
       valueColumn: 'wal_bytes',
       startTimeColumn: 'stats_reset',
     },
@@ -655,12 +669,13 @@ export const VACUUM_PROGRESS: QueryDefinition = {
 };
 
 /**
- * Seed custom query "Vacuum progress" (really: tables with most dead tuples), with its attribute names.
- * The seed selects `tablename` from `pg_stat_user_tables`, which has `relname`; the statistics functions
- * are called on `pg_class` directly so the view does not compute ~25 columns for every table first.
+ * Seed custom query "Vacuum progress" (really: tables with most dead tuples), labelled `schema_name` and
+ * `table_name` like every other per-table family (the seed says `schemaname`, `tablename`). The seed
+ * selects `tablename` from `pg_stat_user_tables`, which has `relname`; the statistics functions are called
+ * on `pg_class` directly so the view does not compute ~25 columns for every table first.
  */
 const VACUUM_DEAD_TUPLES_SQL = `
-SELECT n.nspname AS schemaname, c.relname AS tablename, pg_stat_get_dead_tuples(c.oid) AS n_dead_tup
+SELECT n.nspname AS schema_name, c.relname AS table_name, pg_stat_get_dead_tuples(c.oid) AS n_dead_tup
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
@@ -685,7 +700,7 @@ export const VACUUM_DEAD_TUPLES: QueryDefinition = {
       unit: '{tuple}',
       description: 'Dead tuples of the tables with most of them (over 1000, top 50).',
       valueColumn: 'n_dead_tup',
-      attributes: [{ column: 'schemaname' }, { column: 'tablename' }],
+      attributes: [{ column: 'schema_name' }, { column: 'table_name' }],
     },
   ],
 };
@@ -693,8 +708,15 @@ export const VACUUM_DEAD_TUPLES: QueryDefinition = {
 /**
  * Top statements by total execution time, from `pg_stat_statements`. Entries are summed over `toplevel`
  * (14+) per (user, database, queryid) so each label set appears once; the view is read once (materialized
- * CTE) for both the ranking and the entry count. Query texts are normalized by pg_stat_statements, but
- * utility statements keep their literals: a `PASSWORD '...'` is masked before the text becomes a label.
+ * CTE) for both the ranking and the entry count.
+ *
+ * Only texts pg_stat_statements normalizes leave the server. It replaces the constants of plannable
+ * statements (SELECT, INSERT, UPDATE, DELETE, MERGE, WITH, VALUES, TABLE) by `$n`, but keeps utility
+ * statements as written, secrets included (`PASSWORD '...'`, `CONNECTION 'password=...'`, `E'...'`,
+ * `$$...$$`): those are exported as `<utility statement>`, told apart by queryid. Comments are removed
+ * (they are kept verbatim too). A text that still holds a quote, a dollar quote or an unclosed comment is
+ * `<not normalized>`: `SELECT ... INTO t` is a utility statement that reads like a query, and before
+ * PostgreSQL 16 its literals stay in the text.
  */
 const STATEMENTS_SQL = String.raw`
 WITH s AS MATERIALIZED (
@@ -708,13 +730,19 @@ WITH s AS MATERIALIZED (
    GROUP BY userid, dbid, queryid
    ORDER BY sum(total_exec_time) DESC, queryid
    LIMIT $1
+), uncommented AS (
+  SELECT top.*, regexp_replace(left(query, 2000), $re$/\*([^*]|\*+[^*/])*\*+/|--[^\n]*$re$, ' ', 'g') AS stripped
+    FROM top
 )
 SELECT t.queryid::text AS queryid, d.datname AS database_name, coalesce(r.rolname, t.userid::text) AS user_name,
-       left(btrim(regexp_replace(
-         regexp_replace(left(t.query, 2000), $re$(password[[:space:]]+)('(''|[^'])*'?|[^[:space:]]+)$re$, '\1***', 'gi'),
-         '[[:space:]]+', ' ', 'g')), 100) AS query,
+       CASE
+         WHEN t.stripped !~* $re$^[[:space:](]*(select|insert|update|delete|merge|with|values|table)\M$re$
+           THEN '<utility statement>'
+         WHEN t.stripped ~ $re$'|\$(\D|$)|/\*$re$ THEN '<not normalized>'
+         ELSE left(btrim(regexp_replace(t.stripped, '[[:space:]]+', ' ', 'g')), 100)
+       END AS query,
        t.calls, t.total_exec_time, t.rows, t.shared_blks_hit, t.shared_blks_read, NULL::bigint AS tracked
-  FROM top t
+  FROM uncommented t
   LEFT JOIN pg_database d ON d.oid = t.dbid
   LEFT JOIN pg_roles r ON r.oid = t.userid
 UNION ALL

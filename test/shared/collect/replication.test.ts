@@ -100,7 +100,7 @@ describe.each(PG_MAJORS)('replication metrics on PostgreSQL %i', (major) => {
     expect(slotLag).toBeLessThanOrEqual(after - restart);
     // The filler table alone is megabytes of WAL behind the slot.
     expect(slotLag).toBeGreaterThan(1024 * 1024);
-    const wal = onlyValue(result, 'postgresql.wal.bytes_generated', { server_role: 'primary' });
+    const wal = onlyValue(result, 'postgresql.wal.position', { server_role: 'primary' });
     expect(wal).toBeGreaterThanOrEqual(before);
     expect(wal).toBeLessThanOrEqual(after);
   });
@@ -120,7 +120,7 @@ describe.each(PG_MAJORS)('replication metrics on PostgreSQL %i', (major) => {
     const lagSeconds = onlyValue(result, 'postgresql.replication.lag_seconds', { replica_name: 'replica' });
     expect(lagSeconds).toBeGreaterThanOrEqual(0);
     expect(onlyValue(result, 'postgresql.wal_receiver.connected', { replica_name: 'replica' })).toBe(1);
-    const replayed = onlyValue(result, 'postgresql.wal.bytes_generated', { server_role: 'replica' });
+    const replayed = onlyValue(result, 'postgresql.wal.position', { server_role: 'replica' });
     expect(replayed).toBeGreaterThan(0);
     // A replica never replays past what the primary has written.
     expect(replayed).toBeLessThanOrEqual(await currentLsnBytes(primary));

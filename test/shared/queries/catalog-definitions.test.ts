@@ -91,6 +91,39 @@ describe('BUILTIN_QUERIES', () => {
     expect(missing.sort()).toEqual(expected.sort());
   });
 
+  it('names every built-in metric postgresql.*, leaving custom.* to custom queries', () => {
+    // Act
+    const names = BUILTIN_QUERIES.flatMap((q) => q.metrics).map((m) => m.name);
+
+    // Assess
+    expect(names.filter((n) => !n.startsWith('postgresql.'))).toEqual([]);
+  });
+
+  it('names schemas, tables, users and applications the same way in every family', () => {
+    // Prepare: the label names used elsewhere are schema_name, table_name, user_name, application_name.
+    const inconsistent = new Set([
+      'schema',
+      'schemaname',
+      'table',
+      'tablename',
+      'relname',
+      'user',
+      'usename',
+    ]);
+    inconsistent.add('application');
+
+    // Act
+    const offenders = BUILTIN_QUERIES.flatMap((q) => q.metrics).flatMap((m) =>
+      (m.attributes ?? [])
+        .map((a) => a.name ?? a.column)
+        .filter((label) => inconsistent.has(label))
+        .map((label) => `${m.name}: ${label}`),
+    );
+
+    // Assess
+    expect(offenders).toEqual([]);
+  });
+
   it('counts time in seconds, the base unit promtool requires', () => {
     // Act
     const units = BUILTIN_QUERIES.flatMap((q) => q.metrics)

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { parseConfigYaml } from '../../../shared/config/load.ts';
 import { buildQuerySet } from '../../../shared/config/query-set.ts';
+import { configSchema } from '../../../shared/config/schema.ts';
 import { customQueryDefinitions, normalizeUnit } from '../../../shared/queries/custom.ts';
 import type { QueryDefinition } from '../../../shared/queries/types.ts';
 
@@ -70,16 +72,21 @@ custom_queries:
       'custom_queries[1].name: "named" is already used by another query',
     );
 
-    const ok = parseConfigYaml(`
+    // configSchema alone: parseConfig would check these names against the real catalog already.
+    const ok = configSchema.parse(
+      parseYaml(`
 targets: [{ name: a, dsn: "postgres://x" }]
 queries: { disable: [named], intervals: { activity: 60 } }
-`);
+`),
+    );
     expect(buildQuerySet(ok, builtins).map((q) => q.name)).toEqual(['activity']);
 
-    const bad = parseConfigYaml(`
+    const bad = configSchema.parse(
+      parseYaml(`
 targets: [{ name: a, dsn: "postgres://x" }]
 queries: { disable: [nope], intervals: { missing: 60 } }
-`);
+`),
+    );
     expect(() => buildQuerySet(bad, builtins)).toThrow(
       'queries.disable[0]: no built-in query named "nope"\n  queries.intervals.missing: no query named "missing"',
     );
