@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { loadConfig, parseConfig } from '../shared/config/load.ts';
+import { ConfigError, loadConfig, parseConfig } from '../shared/config/load.ts';
 import {
   type ConnectionSource,
   connectionSource,
@@ -63,18 +63,19 @@ export async function planCollection(
     if (options.config === undefined && !existsSync(path))
       throw new UsageError('--target needs --config FILE (no pgotel.config.yaml here)');
     const config = await loadConfig(path);
-    let plan: TargetPlan;
     try {
-      plan = planTarget(config, options.target);
+      const plan = planTarget(config, options.target);
+      const connection = connectionSource(
+        plan.config,
+        options.dsn === undefined ? {} : { dsnOverride: options.dsn },
+      );
+      return { config, plan, connection, cleanup: noop };
     } catch (error) {
+      // Problems found after loading are still the file's: name it, not "config".
+      if (error instanceof ConfigError) throw error.withSource(path);
       if (error instanceof Error && error.name === 'Error') throw new UsageError(error.message);
       throw error;
     }
-    const connection = connectionSource(
-      plan.config,
-      options.dsn === undefined ? {} : { dsnOverride: options.dsn },
-    );
-    return { config, plan, connection, cleanup: noop };
   }
   const dsn = options.dsn ?? env.DATABASE_URL;
   if (dsn !== undefined && dsn !== '') {

@@ -1,5 +1,6 @@
 import type { CollectResult } from '../shared/collect/collect.ts';
 import type { MetricFamily } from '../shared/model/metrics.ts';
+import { printable } from './printable.ts';
 
 function humanBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -23,33 +24,49 @@ function formatValue(family: Pick<MetricFamily, 'unit'>, value: number): string 
 
 function labelsOf(attributes: Readonly<Record<string, string>>): string {
   return Object.entries(attributes)
-    .map(([k, v]) => `${k}=${v.length > 40 ? `${v.slice(0, 37)}...` : v}`)
+    .map(([k, v]) => {
+      const value = printable(v);
+      return `${printable(k)}=${value.length > 40 ? `${value.slice(0, 37)}...` : value}`;
+    })
     .join(' ');
+}
+
+/** `query (database): message`. */
+function queryOutcome(q: CollectResult['queries'][number]): string {
+  const database = q.database === undefined ? '' : ` (${printable(q.database)})`;
+  return `${printable(q.query)}${database}: ${printable(q.message ?? '')}`;
 }
 
 function pad(text: string, width: number): string {
   return text.length >= width ? text : text + ' '.repeat(width - text.length);
 }
 
-/** A readable, aligned summary of one run: header, metrics per tier, then query outcomes. */
+/**
+ * A readable, aligned summary of one run: header, metrics per tier, then query outcomes. Every name and
+ * message is {@link printable}: they come from the server and the config, and this goes to a terminal.
+ */
 export function formatTable(result: CollectResult, options: { maxPointsPerMetric?: number } = {}): string {
   const maxPoints = options.maxPointsPerMetric ?? 10;
   const lines: string[] = [];
   const server = result.server;
-  const head = server === undefined ? 'unreachable' : `PostgreSQL ${server.version} ${server.role}`;
+  const head =
+    server === undefined
+      ? 'unreachable'
+      : `PostgreSQL ${printable(server.version)} ${printable(server.role)}`;
   lines.push(
-    `target ${result.target}: ${head}, up=${result.up}, ${result.series} series in ${result.durationMs.toFixed(0)} ms`,
+    `target ${printable(result.target)}: ${head}, up=${result.up}, ${result.series} series in ${result.durationMs.toFixed(0)} ms`,
   );
-  if (result.error !== undefined) lines.push(`error: ${result.error}`);
+  if (result.error !== undefined) lines.push(`error: ${printable(result.error)}`);
   for (const { tier, batch } of result.batches) {
     lines.push('', `== ${tier} ==`);
     const rows: [string, string, string][] = [];
     for (const family of batch.families) {
+      const name = printable(family.name);
       const points = family.points.slice(0, maxPoints);
       for (const point of points)
-        rows.push([family.name, labelsOf(point.attributes), formatValue(family, point.value)]);
+        rows.push([name, labelsOf(point.attributes), formatValue(family, point.value)]);
       if (family.points.length > maxPoints)
-        rows.push([family.name, `... ${family.points.length - maxPoints} more series`, '']);
+        rows.push([name, `... ${family.points.length - maxPoints} more series`, '']);
     }
     const w0 = Math.min(52, Math.max(6, ...rows.map((r) => r[0].length)));
     const w1 = Math.min(90, Math.max(6, ...rows.map((r) => r[1].length)));
@@ -60,16 +77,10 @@ export function formatTable(result: CollectResult, options: { maxPointsPerMetric
   const skipped = result.queries.filter((q) => q.status === 'skipped');
   const failed = result.queries.filter((q) => q.status === 'error');
   lines.push('', `queries: ${ok} ok, ${skipped.length} skipped, ${failed.length} failed`);
-  for (const q of failed)
-    lines.push(
-      `  FAILED  ${q.query}${q.database === undefined ? '' : ` (${q.database})`}: ${q.message ?? ''}`,
-    );
-  for (const q of skipped)
-    lines.push(
-      `  skipped ${q.query}${q.database === undefined ? '' : ` (${q.database})`}: ${q.message ?? ''}`,
-    );
+  for (const q of failed) lines.push(`  FAILED  ${queryOutcome(q)}`);
+  for (const q of skipped) lines.push(`  skipped ${queryOutcome(q)}`);
   for (const q of result.queries) {
-    for (const w of q.warnings ?? []) lines.push(`  warning ${q.query}: ${w}`);
+    for (const w of q.warnings ?? []) lines.push(`  warning ${printable(q.query)}: ${printable(w)}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,14 +1,14 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../shared/config/load.ts';
-import { DsnError } from '../shared/db/connection.ts';
 import { toPrometheusText } from '../shared/export/prom-text.ts';
 import { runCollection } from '../shared/run/run-collection.ts';
 import { MemoryCardinalityStore } from '../shared/state/memory.ts';
-import { type CollectCommandOptions, parseTiers, planCollection, UsageError } from './collect.ts';
+import { type CollectCommandOptions, parseTiers, planCollection } from './collect.ts';
 import { buildDestinations, type DestinationFlags } from './destinations.ts';
 import { formatExportSummary } from './format-export.ts';
 import { formatTable } from './format-table.ts';
 import { formatSummary, type InvokeFlags, invokeCollector } from './invoke.ts';
+import { printable, printableLines } from './printable.ts';
 import { parseTime, runReplay } from './replay.ts';
 
 /** Exit codes: 0 ok, 1 usage or config error, 2 target unreachable (up = 0), 3 an export failed. */
@@ -20,6 +20,11 @@ interface Io {
   readonly env: NodeJS.ProcessEnv;
 }
 
+/** Writes text meant for people (a table, a summary, help) to stdout, control characters escaped. */
+function human(io: Io, text: string): void {
+  io.stdout(printableLines(text));
+}
+
 const defaultIo: Io = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
@@ -28,7 +33,7 @@ const defaultIo: Io = {
 
 async function collectCommand(options: CollectCommandOptions & DestinationFlags, io: Io): Promise<number> {
   const tiers = parseTiers(options.tier);
-  const log = (line: string) => io.stderr(`pgotel: ${line}\n`);
+  const log = (line: string) => io.stderr(`pgotel: ${printable(line)}\n`);
   const local = await planCollection(options, io.env, log);
   try {
     const opened = await buildDestinations(options, local.config, io.env);
@@ -49,14 +54,14 @@ async function collectCommand(options: CollectCommandOptions & DestinationFlags,
         );
       else if (options.format === 'prom')
         for (const { batch } of result.batches) io.stdout(toPrometheusText(batch));
-      else io.stdout(formatTable(result));
+      else human(io, formatTable(result));
       if (exported !== undefined) {
         const text = formatExportSummary(exported);
-        if (options.format === 'table') io.stdout(`\n${text}`);
+        if (options.format === 'table') human(io, `\n${text}`);
         else io.stderr(text);
       }
       if (result.up === 0) {
-        io.stderr(`pgotel: target ${result.target} is down: ${result.error ?? 'unknown error'}\n`);
+        log(`target ${result.target} is down: ${result.error ?? 'unknown error'}`);
         return EXIT.down;
       }
       const failed = result.queries.filter((q) => q.status === 'error');
@@ -83,31 +88,35 @@ async function replayCommand(flags: ReplayFlags, io: Io): Promise<number> {
   const now = Date.now();
   const config = flags.config === undefined ? undefined : await loadConfig(flags.config);
   const opened = await buildDestinations(flags, config, io.env);
+  const log = (line: string) => io.stderr(`pgotel: ${printable(line)}\n`);
   const report = await runReplay({
     fromMs: parseTime(flags.from, '--from', now),
     toMs: parseTime(flags.to, '--to', now),
     ...(flags.target === undefined ? {} : { target: flags.target }),
     ...(flags.checkpoint === undefined ? {} : { checkpointFile: flags.checkpoint }),
     destinations: opened.destinations,
-    progress: (line) => io.stderr(`pgotel: ${line}\n`),
+    progress: log,
   }).finally(() => opened.close());
-  const resumed = report.resumedAfter === undefined ? '' : ` (resumed after ${report.resumedAfter})`;
-  io.stdout(
+  const resumed =
+    report.resumedAfter === undefined ? '' : ` (resumed after ${printable(report.resumedAfter)})`;
+  human(
+    io,
     `replayed ${report.objects} objects${resumed}: ${report.samplesSent.toLocaleString('en-US')} samples sent, ` +
       `${report.samplesRejected.toLocaleString('en-US')} rejected, ${report.failedObjects.length} objects failed\n`,
   );
-  for (const { key, error } of report.errors) io.stdout(`  failed ${key}: ${error}\n`);
+  for (const { key, error } of report.errors) human(io, `  failed ${printable(key)}: ${printable(error)}\n`);
   return report.failedObjects.length > 0 ? EXIT.exportFailed : EXIT.ok;
 }
 
 async function invokeCommand(flags: InvokeFlags, io: Io): Promise<number> {
   const answer = await invokeCollector(flags);
   if (answer.kind === 'error') {
-    io.stderr(`pgotel: ${answer.message}\n`);
+    io.stderr(`pgotel: ${printable(answer.message)}\n`);
     return EXIT.usage;
   }
   const s = answer.summary;
-  io.stdout(flags.json === true ? `${JSON.stringify(s, null, 2)}\n` : formatSummary(s));
+  if (flags.json === true) io.stdout(`${JSON.stringify(s, null, 2)}\n`);
+  else human(io, formatSummary(s));
   if (s.up === 0) return EXIT.down;
   if (s.remoteWrite?.ok === false || s.archive?.ok === false) return EXIT.exportFailed;
   return EXIT.ok;
@@ -121,7 +130,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .version('0.1.0')
     .showHelpAfterError()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .configureOutput({ writeOut: (text) => human(io, text), writeErr: io.stderr })
     .exitOverride();
 
   program
@@ -145,9 +154,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .option(
       '--archive <url>',
-      'also archive OTLP protobuf to s3://bucket/prefix or file://DIR (default: archive.url)',
+      'also archive OTLP protobuf to s3://bucket/prefix or file:///absolute/dir (default: archive.url)',
     )
-    .option('--out <dir>', 'write the OTLP protobuf under DIR (same layout as --archive file://DIR)')
+    .option(
+      '--out <dir>',
+      'write the OTLP protobuf under DIR, absolute or relative (same layout as --archive file:///DIR)',
+    )
     .addOption(new Option('--compression <mode>', 'archive compression').choices(['none', 'gzip']))
     .addHelpText(
       'after',
@@ -177,7 +189,10 @@ Exit codes: 0 ok, 1 usage or config error, 2 target unreachable (up = 0 is still
       '--remote-write <url>',
       'Prometheus remote-write endpoint (default: remote_write.url in --config)',
     )
-    .option('--archive <url>', 's3://bucket/prefix or file://DIR (default: archive.url in --config)')
+    .option(
+      '--archive <url>',
+      's3://bucket/prefix or file:///absolute/dir (default: archive.url in --config)',
+    )
     .option('--checkpoint <file>', 'remember progress in FILE and resume from it on the next run')
     .option('--config <file>', 'pgotel.config.yaml for remote_write auth and archive settings')
     .addHelpText(
@@ -210,9 +225,23 @@ Exit codes: 0 ok, 1 usage error or the function failed, 2 target down (up = 0), 
   return program;
 }
 
-/** Runs the CLI and returns the exit code. Errors are printed as one line, never with a stack or a password. */
-export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+/** An error for stderr: one line (a config error: one per problem), never a stack, control characters escaped. */
+function describeError(error: unknown): string {
+  if (error instanceof ConfigError) {
+    const source = error.source === undefined ? '' : ` ${printable(error.source)}`;
+    return `invalid config${source}:\n  ${error.problems.map(printable).join('\n  ')}`;
+  }
+  return printable(error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * Runs the CLI and returns the exit code. Errors are printed as one line, never with a stack or a password;
+ * names and messages from elsewhere are escaped ({@link printable}) wherever people read them.
+ */
+export async function main(argv: readonly string[], rawIo: Io = defaultIo): Promise<number> {
   let code: number = EXIT.ok;
+  // stderr is for people only: the net under every value escaped where it is interpolated.
+  const io: Io = { ...rawIo, stderr: (text) => rawIo.stderr(printableLines(text)) };
   const program = buildProgram(io, (c) => {
     code = c;
   });
@@ -221,11 +250,7 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     return code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    if (error instanceof ConfigError || error instanceof UsageError || error instanceof DsnError) {
-      io.stderr(`pgotel: ${error.message}\n`);
-      return EXIT.usage;
-    }
-    io.stderr(`pgotel: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr(`pgotel: ${describeError(error)}\n`);
     return EXIT.usage;
   }
 }

@@ -37,7 +37,7 @@ export async function runReplay(command: ReplayCommand): Promise<ReplayReport> {
   const { archive, remoteWrite: remote } = command.destinations;
   if (archive === undefined)
     throw new UsageError(
-      'replay needs --archive s3://bucket/prefix or file://DIR (or archive.url in --config)',
+      'replay needs --archive s3://bucket/prefix or file:///absolute/dir (or archive.url in --config)',
     );
   if (remote === undefined)
     throw new UsageError('replay needs --remote-write URL (or remote_write.url in --config)');

@@ -4,8 +4,8 @@
  * reader (or a crash) never sees half an object.
  */
 import { randomUUID } from 'node:crypto';
-import type { Dirent } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import type { Dirent, Stats } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArchiveObjectMeta, ArchiveStore } from './store.ts';
@@ -23,14 +23,22 @@ export class FileArchiveStore implements ArchiveStore {
   }
 
   /**
-   * `file:///abs/dir` (a standard file URL) or `file://relative/dir` (relative to the working directory,
-   * which is what people type in a config file).
+   * `file:///abs/dir` (or `file://localhost/abs/dir`): a standard file URL, always absolute. In
+   * `file://relative/dir` the first segment is a host name by the URL standard; rather than guess that a
+   * directory relative to wherever the process happens to run was meant, it is refused.
+   * @throws ArchiveError for anything but an absolute local file URL
    */
   static fromUrl(url: string): FileArchiveStore {
-    if (!url.startsWith('file://')) throw new ArchiveError(`not a file:// url: ${url}`);
+    if (!url.startsWith('file://')) throw new ArchiveError('not a file:// url');
     const rest = url.slice('file://'.length);
     if (rest === '') throw new ArchiveError('file:// archive url needs a directory');
-    return new FileArchiveStore(rest.startsWith('/') ? fileURLToPath(url) : rest);
+    const host = URL.canParse(url) ? new URL(url).hostname : undefined;
+    if (host === undefined) throw new ArchiveError('file:// archive url is not a valid URL');
+    if (host !== '' && host !== 'localhost')
+      throw new ArchiveError(
+        `file:// archive url names the host "${host}", not a directory: use file:///absolute/dir (three slashes)`,
+      );
+    return new FileArchiveStore(fileURLToPath(url));
   }
 
   /** Writes to a unique temp file next to the target, fsyncs, then renames over the target. */
@@ -53,8 +61,14 @@ export class FileArchiveStore implements ArchiveStore {
     }
   }
 
-  /** Walks only the deepest directory the prefix names, then sorts keys by UTF-8 bytes like S3. */
+  /**
+   * Walks only the deepest directory the prefix names, then sorts keys by UTF-8 bytes like S3. A missing
+   * directory below the root holds no keys; a missing root is an error (a mistyped path would otherwise
+   * look like an empty archive).
+   * @throws ArchiveError when the root is missing or not a directory
+   */
   async *list(prefix: string): AsyncIterable<string> {
+    await this.assertRoot();
     const slash = prefix.lastIndexOf('/');
     const base = slash < 0 ? '' : prefix.slice(0, slash);
     const keys: string[] = [];
@@ -76,6 +90,17 @@ export class FileArchiveStore implements ArchiveStore {
   /** `file:///abs/dir/key`. */
   describe(key: string): string {
     return `file://${join(this.root, key)}`;
+  }
+
+  private async assertRoot(): Promise<void> {
+    let info: Stats;
+    try {
+      info = await stat(this.root);
+    } catch (error) {
+      const reason = isMissing(error) ? 'does not exist' : `cannot be read: ${messageOf(error)}`;
+      throw new ArchiveError(`archive directory ${this.root} ${reason}`, { cause: error });
+    }
+    if (!info.isDirectory()) throw new ArchiveError(`archive directory ${this.root} is not a directory`);
   }
 
   private async walk(relDir: string, prefix: string, into: string[]): Promise<void> {

@@ -3,11 +3,16 @@ import { FileArchiveStore } from './file-store.ts';
 import { S3ArchiveStore } from './s3-store.ts';
 import { ArchiveError, type OpenedArchiveStore } from './store.ts';
 
+/** The URL for a message, without user info (`scheme://user:password@`). */
+function shown(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1***@');
+}
+
 /**
- * Opens the store an archive URL names: `s3://bucket/prefix` (needs `deps.s3`) or `file://DIR`
- * (`file:///abs/dir` or `file://relative/dir`). For file URLs the whole path is the store root and the
- * prefix is empty.
- * @throws ArchiveError for an unsupported URL, or an s3 URL without an S3 client
+ * Opens the store an archive URL names: `s3://bucket/prefix` (needs `deps.s3`) or `file:///absolute/dir`.
+ * For file URLs the whole path is the store root and the prefix is empty.
+ * @throws ArchiveError for an unsupported URL, an s3 URL without an S3 client, or a file URL that is not
+ * absolute (`file://relative/dir` names a host)
  */
 export function openArchiveStore(
   url: string,
@@ -16,7 +21,7 @@ export function openArchiveStore(
   const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
   if (s3 !== null) {
     const [, bucket = '', rest = ''] = s3;
-    if (deps.s3 === undefined) throw new ArchiveError(`archive url ${url} needs an S3 client`);
+    if (deps.s3 === undefined) throw new ArchiveError(`archive url ${shown(url)} needs an S3 client`);
     const options = deps.timeoutMs === undefined ? {} : { timeoutMs: deps.timeoutMs };
     return {
       store: new S3ArchiveStore(deps.s3, bucket, options),
@@ -26,5 +31,7 @@ export function openArchiveStore(
   if (url.startsWith('file://')) {
     return { store: FileArchiveStore.fromUrl(url), prefix: '' };
   }
-  throw new ArchiveError(`unsupported archive url ${url}: expected s3://bucket/prefix or file://DIR`);
+  throw new ArchiveError(
+    `unsupported archive url ${shown(url)}: expected s3://bucket/prefix or file:///absolute/dir`,
+  );
 }

@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parse, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
+import { BUILTIN_QUERIES } from '../queries/catalog.ts';
 import { ConfigError } from './errors.ts';
+import { querySetProblems } from './query-set.ts';
 import { configSchema, type PgotelConfig } from './schema.ts';
 
 export { ConfigError };
@@ -25,10 +27,16 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   });
 }
 
-/** Validates an already-parsed object (YAML or JSON) against the config schema. */
+/**
+ * Validates an already-parsed object (YAML or JSON) against the config schema, then the names its queries
+ * and metrics use (clashes with built-ins, unknown names in `queries.disable`), so every problem is reported
+ * with `source` before anything runs.
+ */
 export function parseConfig(raw: unknown, source = '(inline)'): PgotelConfig {
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(source, describeIssues(result.error.issues));
+  const problems = querySetProblems(result.data, BUILTIN_QUERIES);
+  if (problems.length > 0) throw new ConfigError(source, problems);
   return result.data;
 }
 
@@ -38,25 +46,37 @@ export function parseConfigYaml(text: string, source = '(inline)'): PgotelConfig
   try {
     raw = parse(text);
   } catch (error) {
-    const detail = error instanceof YAMLParseError ? error.message : String(error);
-    throw new ConfigError(source, [`not valid YAML: ${detail}`], { cause: error });
+    // The first line of the parser's message ("... at line 3, column 7:"), not the excerpt of the file after it.
+    const detail = error instanceof YAMLParseError ? (error.message.split('\n')[0] ?? '') : String(error);
+    throw new ConfigError(source, [`not valid YAML: ${detail.replace(/:$/, '')}`], { cause: error });
   }
   return parseConfig(raw, source);
 }
 
-/** Reads and validates `pgotel.config.yaml` (or any path). */
+/** What an fs error code means, for a one-line message. */
+function readProblem(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'cannot read file: ENOENT (no such file)';
+  if (code === 'EISDIR') return 'cannot read file: EISDIR (it is a directory)';
+  if (code === 'EACCES') return 'cannot read file: EACCES (permission denied)';
+  return `cannot read file: ${code ?? String(error)}`;
+}
+
+/** Reads and validates `pgotel.config.yaml` (or any path). A file that is not UTF-8 text is refused unparsed. */
 export async function loadConfig(path: string): Promise<PgotelConfig> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new ConfigError(path, [readProblem(error)], { cause: error });
+  }
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    if (bytes.includes(0)) throw new Error('NUL byte');
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (error) {
-    throw new ConfigError(
-      path,
-      [`cannot read file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`],
-      {
-        cause: error,
-      },
-    );
+    // The YAML parser would quote the offending line: never echo a binary file.
+    throw new ConfigError(path, ['not a YAML file: it holds binary data, not UTF-8 text'], { cause: error });
   }
   return parseConfigYaml(text, path);
 }

@@ -96,7 +96,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
   if (resumedAfter !== undefined) {
     const after = parseArchiveKey(resumedAfter);
     if (after === undefined)
-      throw new Error(`replay checkpoint ${JSON.stringify(resumedAfter)} is not an archive key`);
+      throw new CheckpointError(`replay checkpoint ${quoted(resumedAfter)} is not an archive key`);
     const mark: Candidate = { key: resumedAfter, parsed: after };
     candidates = candidates.filter((c) => compareCandidates(c, mark) > 0);
   }
@@ -191,30 +191,80 @@ async function fetchObject(store: ArchiveStore, key: string): Promise<Fetched> {
   }
 }
 
+/** The replay checkpoint cannot be used. The message names the file and what is wrong, never its bytes. */
+export class CheckpointError extends Error {
+  override readonly name = 'CheckpointError';
+}
+
+/** Far above the longest archive key (S3 keys are at most 1,024 bytes): anything larger is not a checkpoint. */
+const MAX_CHECKPOINT_BYTES = 4096;
+
+/** At most 80 characters of `text`, JSON-quoted so control characters show as escapes. */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
+}
+
+/** What an fs error means for a file the user named, as the end of a sentence. */
+function fsProblem(error: unknown, verb: 'read' | 'written'): string {
+  const code = error instanceof Error && 'code' in error ? String(error.code) : undefined;
+  if (code === 'EISDIR') return 'is a directory';
+  // mkdir -p answers EEXIST when a parent is a file.
+  if (code === 'ENOTDIR' || (verb === 'written' && code === 'EEXIST'))
+    return `cannot be ${verb}: a parent of it is not a directory`;
+  if (code === 'EACCES' || code === 'EPERM') return `cannot be ${verb}: permission denied`;
+  return `cannot be ${verb}: ${code ?? (error instanceof Error ? error.message : String(error))}`;
+}
+
+/** The archive key a checkpoint file holds, or undefined for an empty file. */
+function parseCheckpoint(path: string, bytes: Buffer): string | undefined {
+  const notCheckpoint = (why: string) =>
+    new CheckpointError(
+      `checkpoint ${path} is not a replay checkpoint (${why}); delete it or name another file`,
+    );
+  if (bytes.length > MAX_CHECKPOINT_BYTES)
+    throw notCheckpoint(`${bytes.length.toLocaleString('en-US')} bytes, where one archive key is expected`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes).trim();
+  } catch {
+    throw notCheckpoint('binary data, not text');
+  }
+  if (text === '') return undefined;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(text)) {
+    throw notCheckpoint(text.includes('\n') ? 'more than one line' : 'binary data, not text');
+  }
+  if (parseArchiveKey(text) === undefined) throw notCheckpoint(`${quoted(text)} is not an archive key`);
+  return text;
+}
+
 /**
  * A checkpoint kept in a local file (the last fully sent key, one line). Saves are atomic
  * (temp file + rename), so an interrupted replay leaves the previous position, not a torn one.
+ * A missing file means "from the start"; a file that is not a checkpoint is refused with a
+ * {@link CheckpointError} naming it.
  */
 export function fileCheckpoint(path: string): ReplayCheckpoint {
   return {
     async load() {
+      let bytes: Buffer;
       try {
-        const text = (await readFile(path, 'utf8')).trim();
-        return text === '' ? undefined : text;
+        bytes = await readFile(path);
       } catch (error) {
         if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return undefined;
-        throw error;
+        throw new CheckpointError(`checkpoint ${path} ${fsProblem(error, 'read')}`, { cause: error });
       }
+      return parseCheckpoint(path, bytes);
     },
     async save(lastKey) {
-      await mkdir(dirname(path), { recursive: true });
       const temp = join(dirname(path), `.${randomUUID()}.checkpoint-tmp`);
       try {
+        await mkdir(dirname(path), { recursive: true });
         await writeFile(temp, `${lastKey}\n`);
         await rename(temp, path);
       } catch (error) {
-        await rm(temp, { force: true });
-        throw error;
+        await rm(temp, { force: true }).catch(() => undefined);
+        throw new CheckpointError(`checkpoint ${path} ${fsProblem(error, 'written')}`, { cause: error });
       }
     },
   };

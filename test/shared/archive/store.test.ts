@@ -45,6 +45,8 @@ describe('openArchiveStore', () => {
     const act = () => openArchiveStore('gs://bucket/p', { s3 });
 
     // Assess
-    expect(act).toThrow('unsupported archive url gs://bucket/p: expected s3://bucket/prefix or file://DIR');
+    expect(act).toThrow(
+      'unsupported archive url gs://bucket/p: expected s3://bucket/prefix or file:///absolute/dir',
+    );
   });
 });

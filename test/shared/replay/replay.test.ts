@@ -287,13 +287,16 @@ describe('fileCheckpoint', () => {
     const checkpoint = fileCheckpoint(join(await makeTmpRoot('replay'), 'a', 'b', 'cp'));
 
     // Act
+    const [k1, k2] = ['00', '01'].map(
+      (m) => `year=2026/month=11/day=21/hour=19/minute=${m}/prod/a/critical-20261121T19${m}00Z.binpb`,
+    );
     const before = await checkpoint.load();
-    await checkpoint.save('k1');
-    await checkpoint.save('k2');
+    await checkpoint.save(k1 ?? '');
+    await checkpoint.save(k2 ?? '');
     const after = await checkpoint.load();
 
     // Assess
     expect(before).toBeUndefined();
-    expect(after).toBe('k2');
+    expect(after).toBe(k2);
   });
 });
