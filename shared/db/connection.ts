@@ -401,11 +401,3 @@ export async function openSession(params: ConnectionParams, settings: SessionSet
   }
   return client;
 }
-
-/** Changes the per-statement timeouts of an open session (one round trip), e.g. when moving to another tier. */
-export async function applySessionSettings(client: pg.Client, settings: SessionSettings): Promise<void> {
-  await client.query(
-    `SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', $2, false)`,
-    [`${Math.round(settings.statementTimeoutMs)}`, `${Math.round(settings.lockTimeoutMs)}`],
-  );
-}
