@@ -80,7 +80,7 @@ export async function benchLambda(options: {
     const configPath = join(dir, 'pgotel.config.yaml');
     await writeFile(
       configPath,
-      `targets:\n  - name: bench\n    secret_arn: ${secret.ARN}\n    tls: { mode: disable }\nremote_write:\n  url: ${prom.writeUrl}\ncardinality: {}\n`,
+      `targets:\n  - name: bench\n    secret_arn: ${secret.ARN}\n    tls: { mode: disable }\nremote_write:\n  url: ${prom.writeUrl}\ncardinality: {}\nschedule: { enabled: false }\n`,
     );
     log('deploying the stack (cdk bootstrap + deploy)');
     const stack = await deployStack({ aws, configPath });

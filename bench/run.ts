@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { build } from 'esbuild';
 import { benchCollect } from './collect.ts';
+import { benchDispatch } from './dispatch.ts';
 import { benchExport } from './export.ts';
 import { benchLambda } from './lambda.ts';
 
@@ -20,6 +21,20 @@ if (only === undefined || only === 'export') {
   for (const r of rows) {
     console.log(
       `| ${r.samples.toLocaleString('en-US')} | ${r.samplesPerCpuSecond.toLocaleString('en-US')} | ${r.samplesPerSecond.toLocaleString('en-US')} | ${r.withStalenessPerCpuSecond.toLocaleString('en-US')} | ${r.remoteWriteBytesPerSample} | ${r.otlpBytesPerSample} | ${r.otlpGzipBytesPerSample} |`,
+    );
+  }
+}
+
+if (only === undefined || only === 'dispatch') {
+  log('dispatcher planning (one minute, every tier due)');
+  console.log('\n### Dispatcher, per minute (the busiest minute: every tier due)\n');
+  console.log(
+    '| targets | plan + messages, ms (median of 15) | SQS messages | SendMessageBatch calls | collector invokes |',
+  );
+  console.log('|---:|---:|---:|---:|---:|');
+  for (const r of benchDispatch()) {
+    console.log(
+      `| ${r.targets.toLocaleString('en-US')} | ${r.planMs} | ${r.messages} | ${r.sendMessageBatchCalls} | ${r.invokes.toLocaleString('en-US')} |`,
     );
   }
 }

@@ -9,13 +9,15 @@ const PERIOD = Duration.minutes(5);
 /** Props of {@link CollectorAlarms}. */
 export interface CollectorAlarmsProps {
   readonly collector: IFunction;
+  /** The dispatcher; any error of it means a slot of the whole fleet may not have started. */
+  readonly dispatcher?: IFunction;
   /** Queues where failed work ends up; any message in one is an alarm. */
   readonly deadLetterQueues: Readonly<Record<string, IQueue>>;
 }
 
 /**
  * Alarms that need no tuning: the collector reports an unreachable database as `up = 0`, so a Lambda error
- * is a defect, a throttle means the account's concurrency is exhausted, and a dead letter is lost work.
+ * (collector or dispatcher) is a defect, a throttle means the account's concurrency is exhausted, and a dead letter is lost work.
  * Each fires on the first occurrence within five minutes; no data (an idle stack) is not an alarm. Actions
  * (SNS, chat) are the operator's to attach.
  */
@@ -35,6 +37,13 @@ export class CollectorAlarms extends Construct {
       'The pgotel collector was throttled',
       props.collector.metricThrottles({ period: PERIOD }),
     );
+    if (props.dispatcher !== undefined) {
+      this.add(
+        'DispatcherErrors',
+        'The pgotel dispatcher failed an invocation',
+        props.dispatcher.metricErrors({ period: PERIOD }),
+      );
+    }
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
       this.add(
         `${name}NotEmpty`,

@@ -1,29 +1,12 @@
-import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Fn, RemovalPolicy, Stack, Stage, Validations } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { type ISubnet, SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
-import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { PgotelConfig } from '../shared/config/schema.ts';
 import { type AmpWorkspace, objectPattern, type S3Location, s3Url, secretResource } from './access.ts';
-import {
-  collectorTimeout,
-  DEFAULT_MEMORY_MB,
-  type LambdaSettings,
-  lambdaSettingsOf,
-  logRetention,
-} from './lambda-settings.ts';
+import { collectorTimeout, DEFAULT_MEMORY_MB, lambdaSettingsOf } from './lambda-settings.ts';
+import { PgotelFunction } from './pgotel-function.ts';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const ENTRY = join(REPO_ROOT, 'functions', 'collector', 'handler.ts');
-/** Name of the config file inside the bundle; the handler reads it next to its own module. */
-export const BUNDLED_CONFIG_FILE = 'pgotel.config.json';
 /**
  * DynamoDB calls of the collector's state adapters (`shared/state/dynamodb-*.ts`): point and batch reads and
  * writes (a batch write also deletes). Never Scan or Query: every key is known.
@@ -36,32 +19,6 @@ export const STATE_TABLE_ACTIONS = [
   'dynamodb:BatchWriteItem',
 ] as const;
 
-/**
- * esbuild emits ESM, where CommonJS dependencies (pg) find no `require` for Node built-ins. The alias keeps
- * the banner's import from clashing with a bundled module's own `createRequire` import.
- */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __pgotelCreateRequire } from 'node:module';" +
-  'const require = __pgotelCreateRequire(import.meta.url);';
-
-function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
-/**
- * Writes the parsed config (defaults applied) into the cloud assembly directory, named by its content hash:
- * the hash keeps two stacks of one synth (tests) from sharing a cached bundle with the wrong config.
- */
-function writeConfigJson(scope: Construct, config: PgotelConfig): string {
-  const json = `${JSON.stringify(config, null, 2)}\n`;
-  const hash = createHash('sha256').update(json).digest('hex').slice(0, 16);
-  const outdir = Stage.of(scope)?.outdir;
-  if (outdir === undefined) throw new Error('CollectorFunction must be created inside a CDK App or Stage');
-  const file = join(outdir, `pgotel.config.${hash}.json`);
-  writeFileSync(file, json);
-  return file;
-}
-
 /** Props of {@link CollectorFunction}. */
 export interface CollectorFunctionProps {
   /** The validated config; bundled as `pgotel.config.json` and the source of timeout, memory, logs and VPC. */
@@ -69,60 +26,19 @@ export interface CollectorFunctionProps {
 }
 
 /**
- * The collector Lambda: one invocation collects one target. Pins Node.js 24 on ARM64 (bundle targeted at
- * Node 22, the oldest runtime it is tested on), an ESM bundle with the AWS SDK inside, source maps, its
- * own log group with retention and its own role holding only what the `bind*` calls add.
+ * The collector Lambda: one invocation collects one target. Memory, timeout and VPC come from the config's
+ * `lambda` section; everything else is {@link PgotelFunction}'s.
  */
-export class CollectorFunction extends NodejsFunction {
+export class CollectorFunction extends PgotelFunction {
   constructor(scope: Construct, id: string, props: CollectorFunctionProps) {
     const settings = lambdaSettingsOf(props.config);
-    const configFile = writeConfigJson(scope, props.config);
-    const logGroup = new LogGroup(scope, `${id}Logs`, {
-      retention: logRetention(settings),
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const role = new Role(scope, `${id}Role`, {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: 'pgotel collector: reads target secrets, writes state, archive and remote-write',
-    });
-    logGroup.grantWrite(role);
-    const network = settings.vpc === undefined ? {} : importNetwork(scope, id, settings.vpc, role);
     super(scope, id, {
-      entry: ENTRY,
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
+      config: props.config,
+      handlerDir: 'collector',
+      roleDescription: 'pgotel collector: reads target secrets, writes state, archive and remote-write',
       memorySize: settings.memory_mb ?? DEFAULT_MEMORY_MB,
       timeout: collectorTimeout(props.config),
-      role,
-      logGroup,
-      ...network,
-      environment: {
-        POWERTOOLS_SERVICE_NAME: 'pgotel-collector',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        // The emulator's runtime has no SDK, and a bundled SDK pins the version the code was tested with.
-        externalModules: [],
-        minify: true,
-        sourceMap: true,
-        // Stack traces need file:line, not the sources; leaving them out keeps the zip small.
-        sourcesContent: false,
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (_input: string, output: string) => [
-            `cp ${shellQuote(configFile)} ${shellQuote(join(output, BUNDLED_CONFIG_FILE))}`,
-          ],
-        },
-      },
+      vpc: settings.vpc,
     });
   }
 
@@ -170,43 +86,4 @@ export class CollectorFunction extends NodejsFunction {
       }),
     );
   }
-}
-
-/** The config's existing VPC, subnets and security groups, imported without lookups (no AWS at synth). */
-function importNetwork(
-  scope: Construct,
-  id: string,
-  vpc: NonNullable<LambdaSettings['vpc']>,
-  role: Role,
-): Pick<NodejsFunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> {
-  const zones = vpc.availability_zones ?? [];
-  const subnets: ISubnet[] = vpc.subnet_ids.map((subnetId, i) => {
-    const availabilityZone = zones[i];
-    return availabilityZone === undefined
-      ? Subnet.fromSubnetId(scope, `${id}Subnet${i}`, subnetId)
-      : Subnet.fromSubnetAttributes(scope, `${id}Subnet${i}`, { subnetId, availabilityZone });
-  });
-  // Lambda creates the ENIs with the execution role; the AWS policy is the documented minimum for that.
-  role.addManagedPolicy(
-    ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'),
-  );
-  Validations.of(role).acknowledge({
-    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-    reason:
-      'Lambda needs ec2:CreateNetworkInterface/Describe*/DeleteNetworkInterface on "*" to attach the function ' +
-      'to the configured subnets; the AWS-maintained policy is exactly that set and nothing else.',
-  });
-  return {
-    vpc: Vpc.fromVpcAttributes(scope, `${id}Vpc`, {
-      vpcId: vpc.vpc_id,
-      // Only used to pick subnets, and the subnets are given explicitly; the region's list satisfies the
-      // import without a lookup.
-      availabilityZones: zones.length > 0 ? [...zones] : Fn.getAzs(),
-    }),
-    vpcSubnets: { subnets },
-    securityGroups: vpc.security_group_ids.map((sg, i) =>
-      // Immutable: the security groups belong to the user's network; the stack must not add rules to them.
-      SecurityGroup.fromSecurityGroupId(scope, `${id}SecurityGroup${i}`, sg, { mutable: false }),
-    ),
-  };
 }

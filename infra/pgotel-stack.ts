@@ -14,6 +14,8 @@ import { CollectorAlarms } from './alarms.ts';
 import { ArchiveBucket } from './archive-bucket.ts';
 import { CollectorFunction } from './collector-function.ts';
 import { CollectorQueues } from './collector-queues.ts';
+import { DispatcherFunction } from './dispatcher-function.ts';
+import { DispatcherTriggers } from './dispatcher-triggers.ts';
 import { StateTable } from './state-table.ts';
 
 /** Key prefix of the archive in the bucket this stack creates. */
@@ -27,15 +29,21 @@ export interface PgotelStackProps extends StackProps {
 
 /**
  * pgotel's AWS resources: the collector function, its state table, the archive (its own bucket unless the
- * config names one), the request queue with its dead-letter queues, and alarms. Outputs name what the CLI
- * and tests need: `CollectorFunctionName`, `CollectorFunctionArn`, `StateTableName`, `ArchiveUrl`,
- * `CollectorQueueUrl`, `DeadLetterQueueUrl`, `FailedInvocationQueueUrl`.
+ * config names one), the request queue with its dead-letter queues, the dispatcher with its every-minute
+ * rule (unless `schedule.enabled` is false) and slot queue, and alarms. Outputs name what the CLI and tests
+ * need: `CollectorFunctionName`, `CollectorFunctionArn`, `StateTableName`, `ArchiveUrl`, `CollectorQueueUrl`,
+ * `DeadLetterQueueUrl`, `FailedInvocationQueueUrl`, `DispatcherFunctionName`, `SlotQueueUrl`,
+ * `SlotDeadLetterQueueUrl`.
  */
 export class PgotelStack extends Stack {
   /** The collector function (for dispatchers and schedules that invoke it). */
   readonly collector: CollectorFunction;
   /** The request queue feeding the collector and its dead-letter queues. */
   readonly queues: CollectorQueues;
+  /** The dispatcher that starts the collector for every due target and slot. */
+  readonly dispatcher: DispatcherFunction;
+  /** The dispatcher's every-minute rule and slot queue. */
+  readonly triggers: DispatcherTriggers;
 
   constructor(scope: Construct, id: string, props: PgotelStackProps) {
     super(scope, id, props);
@@ -70,11 +78,24 @@ export class PgotelStack extends Stack {
 
     const queues = new CollectorQueues(this, 'Queues', { collector });
     this.queues = queues;
+
+    const dispatcher = new DispatcherFunction(this, 'Dispatcher', { config });
+    this.dispatcher = dispatcher;
+    const triggers = new DispatcherTriggers(this, 'Dispatch', {
+      dispatcher,
+      scheduleEnabled: config.schedule.enabled,
+    });
+    this.triggers = triggers;
+    dispatcher.bindSlotQueue(triggers.slotQueue);
+    dispatcher.bindCollector(collector);
+
     new CollectorAlarms(this, 'Alarms', {
       collector,
+      dispatcher,
       deadLetterQueues: {
         DeadLetterQueue: queues.deadLetterQueue,
         FailedInvocations: queues.failedInvocations,
+        SlotDeadLetterQueue: triggers.slotDeadLetterQueue,
       },
     });
 
@@ -86,6 +107,9 @@ export class PgotelStack extends Stack {
       CollectorQueueUrl: queues.queue.queueUrl,
       DeadLetterQueueUrl: queues.deadLetterQueue.queueUrl,
       FailedInvocationQueueUrl: queues.failedInvocations.queueUrl,
+      DispatcherFunctionName: dispatcher.functionName,
+      SlotQueueUrl: triggers.slotQueue.queueUrl,
+      SlotDeadLetterQueueUrl: triggers.slotDeadLetterQueue.queueUrl,
     };
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
   }

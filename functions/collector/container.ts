@@ -9,7 +9,6 @@ import {
   remoteWriteDestination,
   type TargetPlan,
 } from '../../shared/config/runtime.ts';
-import type { PgotelConfig } from '../../shared/config/schema.ts';
 import type { ExportDestinations } from '../../shared/export/export-run.ts';
 import { createCaFetch } from '../../shared/export/remote-write.ts';
 import { createSigV4Signer, type RequestSigner } from '../../shared/export/sigv4.ts';
@@ -17,6 +16,7 @@ import type { RunPorts } from '../../shared/run/run-collection.ts';
 import { createSecretsManagerClient, SecretsManagerSource } from '../../shared/secrets/secrets-manager.ts';
 import { DynamoDbCardinalityStore } from '../../shared/state/dynamodb-cardinality.ts';
 import { DynamoDbSeriesStateStore } from '../../shared/state/dynamodb-series-state.ts';
+import { readDeployedConfig, requiredEnv } from '../deployed-config.ts';
 
 /**
  * What one collector container builds once, at cold start: the deployed config (validated at `cdk synth`, so
@@ -29,28 +29,10 @@ export interface Container {
   ports(target: string): Promise<{ ports: RunPorts; setupErrors: string[] }>;
 }
 
-/** A required environment variable is missing: the function fails at init, naming it. */
-export class EnvironmentError extends Error {
-  override readonly name = 'EnvironmentError';
-}
-
-function required(env: NodeJS.ProcessEnv, name: string): string {
-  const value = env[name];
-  if (value === undefined || value === '')
-    throw new EnvironmentError(`environment variable ${name} is not set`);
-  return value;
-}
-
-/** The config the stack bundled next to the handler (`pgotel.config.json`), or `PGOTEL_CONFIG_PATH`. */
-function readDeployedConfig(env: NodeJS.ProcessEnv, moduleUrl: string): PgotelConfig {
-  const path = env.PGOTEL_CONFIG_PATH ?? new URL('./pgotel.config.json', moduleUrl);
-  return JSON.parse(readFileSync(path, 'utf8')) as PgotelConfig;
-}
-
 /** Builds the container from the environment: `PGOTEL_STATE_TABLE`, `PGOTEL_ARCHIVE_URL`, `AWS_REGION`. */
 export function createContainer(env: NodeJS.ProcessEnv, moduleUrl: string): Container {
   const config = readDeployedConfig(env, moduleUrl);
-  const table = required(env, 'PGOTEL_STATE_TABLE');
+  const table = requiredEnv(env, 'PGOTEL_STATE_TABLE');
   const archiveUrl = env.PGOTEL_ARCHIVE_URL ?? config.archive?.url;
   const region = env.AWS_REGION ?? 'us-east-1';
 
@@ -78,7 +60,7 @@ export function createContainer(env: NodeJS.ProcessEnv, moduleUrl: string): Cont
   const connections = new Map<string, ConnectionSource>();
   const planOf = (target: string): TargetPlan => {
     const plan = plans.get(target);
-    if (plan === undefined) throw new EnvironmentError(`no target named ${target}`);
+    if (plan === undefined) throw new Error(`no target named ${target}`);
     return plan;
   };
 

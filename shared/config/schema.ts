@@ -206,6 +206,19 @@ export const archiveSchema = z
   })
   .strict();
 
+/** The deployed schedule: a dispatcher every minute, each slot's starts spread over a few seconds. */
+export const scheduleSchema = z
+  .object({
+    /** Run the dispatcher every minute. `false` deploys everything but the trigger (invoke by hand). @default true */
+    enabled: z.boolean().default(true),
+    /**
+     * Starts of one 15-second slot spread over this many seconds (a stable offset per target), so a large fleet
+     * does not start in the same second. @default 10
+     */
+    spread_seconds: z.number().int().min(0).max(14).default(10),
+  })
+  .strict();
+
 /** How the collector Lambda is deployed (read by the CDK app only). */
 export const lambdaSchema = z
   .object({
@@ -263,6 +276,7 @@ export const configSchema = z
       .strict()
       .optional(),
     lambda: lambdaSchema.optional(),
+    schedule: scheduleSchema.prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -287,4 +301,5 @@ export type ArchiveConfig = z.output<typeof archiveSchema>;
 export type TlsConfig = z.output<typeof tlsSchema>;
 export type LimitsConfig = z.output<typeof limitsSchema>;
 export type TiersConfig = z.output<typeof tiersSchema>;
+export type ScheduleConfig = z.output<typeof scheduleSchema>;
 export type LambdaConfig = z.output<typeof lambdaSchema>;

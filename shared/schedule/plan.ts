@@ -52,29 +52,42 @@ export function targetOffsetSeconds(name: string, spreadSeconds: number): number
 }
 
 /**
- * Every request of the minute starting at `minuteMs` (floored to the minute), in delivery order.
+ * Every request of the 60 seconds starting at `fromMs`, in delivery order: the slots (15-second boundaries) in
+ * `[fromMs, fromMs + 60 s)`, each delayed from `fromMs` to its own start plus the target's offset. A rate rule fires
+ * at whatever second it was created, so consecutive windows of its scheduled times tile the timeline and every
+ * slot falls in exactly one window, whatever that phase.
  * @param spreadSeconds starts of one slot spread over this many seconds (0..14)
  */
-export function planMinute(
+export function planWindow(
   targets: readonly ScheduledTarget[],
-  minuteMs: number,
+  fromMs: number,
   spreadSeconds: number,
 ): SlotRequest[] {
-  const minute = Math.floor(minuteMs / 60_000) * 60_000;
+  const slotMs = SLOT_SECONDS * 1000;
+  const first = Math.ceil(fromMs / slotMs) * slotMs;
   const out: SlotRequest[] = [];
-  for (let slot = 0; slot < 60 / SLOT_SECONDS; slot++) {
-    const slotMs = minute + slot * SLOT_SECONDS * 1000;
-    const due = tiersDueAt(slotMs);
+  for (let at = first; at < fromMs + 60_000; at += slotMs) {
+    const due = tiersDueAt(at);
+    const base = Math.round((at - fromMs) / 1000);
     for (const target of targets) {
       const tiers = due.filter((tier) => target.tiers[tier].enabled);
       if (tiers.length === 0) continue;
       out.push({
         target: target.name,
         tiers,
-        scheduledAtMs: slotMs,
-        delaySeconds: slot * SLOT_SECONDS + targetOffsetSeconds(target.name, spreadSeconds),
+        scheduledAtMs: at,
+        delaySeconds: base + targetOffsetSeconds(target.name, spreadSeconds),
       });
     }
   }
   return out.sort((a, b) => a.delaySeconds - b.delaySeconds || (a.target < b.target ? -1 : 1));
+}
+
+/** The window of the calendar minute containing `minuteMs` (`planWindow` from its first second). */
+export function planMinute(
+  targets: readonly ScheduledTarget[],
+  minuteMs: number,
+  spreadSeconds: number,
+): SlotRequest[] {
+  return planWindow(targets, Math.floor(minuteMs / 60_000) * 60_000, spreadSeconds);
 }

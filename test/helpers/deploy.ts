@@ -25,6 +25,9 @@ export const STACK_OUTPUT_NAMES = [
   'CollectorQueueUrl',
   'DeadLetterQueueUrl',
   'FailedInvocationQueueUrl',
+  'DispatcherFunctionName',
+  'SlotQueueUrl',
+  'SlotDeadLetterQueueUrl',
 ] as const;
 
 /** One of {@link STACK_OUTPUT_NAMES}. */

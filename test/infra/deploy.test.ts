@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CloudFormationClient, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTimeToLiveCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   GetFunctionConfigurationCommand,
@@ -18,6 +19,23 @@ import { type AwsEmulator, LAMBDA_NODE_BIN, startAws } from '../helpers/aws.ts';
 import { CdkCommandError, type DeployedStack, deployStack, destroyStack } from '../helpers/deploy.ts';
 import { freePort } from '../helpers/ports.ts';
 import { descendantPids, makeTmpRoot, releaseTmpRoot } from '../helpers/processes.ts';
+
+/** The stack's resources of one CloudFormation type, as the emulator's CloudFormation lists them. */
+async function stackResources(aws: AwsEmulator, stackName: string, type: string) {
+  const cfn = new CloudFormationClient({
+    endpoint: aws.endpoint,
+    region: aws.region,
+    credentials: aws.credentials,
+  });
+  try {
+    const { StackResources: resources = [] } = await cfn.send(
+      new DescribeStackResourcesCommand({ StackName: stackName }),
+    );
+    return resources.filter((r) => r.ResourceType === type);
+  } finally {
+    cfn.destroy();
+  }
+}
 
 function executable(pid: number): string | undefined {
   try {
@@ -57,9 +75,10 @@ describe('deployStack (cdk bootstrap + deploy into the emulator)', () => {
     secrets.destroy();
     dir = await makeTmpRoot('deploytest');
     configPath = join(dir, 'pgotel.config.yaml');
+    // No every-minute rule: the tests invoke the collector by hand and a dispatcher run would interleave.
     await writeFile(
       configPath,
-      `targets:\n  - name: ${target}\n    secret_arn: ${secret.ARN}\n    tls: { mode: disable }\n    connect_timeout_ms: 1000\n`,
+      `schedule: { enabled: false }\ntargets:\n  - name: ${target}\n    secret_arn: ${secret.ARN}\n    tls: { mode: disable }\n    connect_timeout_ms: 1000\n`,
     );
     deployed = await deployStack({ aws, configPath });
     console.info(
@@ -86,23 +105,27 @@ describe('deployStack (cdk bootstrap + deploy into the emulator)', () => {
     expect(deployed.outputs.CollectorQueueUrl).toMatch(/^https?:\/\//);
     expect(deployed.outputs.DeadLetterQueueUrl).toMatch(/^https?:\/\//);
     expect(deployed.outputs.StateTableName).not.toBe('');
+    expect(deployed.outputs.DispatcherFunctionName).not.toBe(deployed.outputs.CollectorFunctionName);
+    expect(deployed.outputs.SlotQueueUrl).toMatch(/^https?:\/\//);
+    expect(deployed.outputs.SlotDeadLetterQueueUrl).toMatch(/^https?:\/\//);
   });
 
-  it('bundles an ESM handler with the parsed config next to it', () => {
+  it('bundles ESM handlers (collector, dispatcher) with the parsed config next to them', () => {
     // Prepare
     const assets = readdirSync(deployed.assemblyDir).filter((name) => name.startsWith('asset.'));
-    const bundle = assets
+    const bundles = assets
       .map((name) => join(deployed.assemblyDir, name))
-      .find((path) => readdirSync(path).includes('index.mjs'));
+      .filter((path) => readdirSync(path).includes('index.mjs'));
+    const parsed = JSON.parse(JSON.stringify(parseConfigYaml(readFileSync(configPath, 'utf8'))));
 
     // Assess
-    expect(bundle).toBeDefined();
-    if (bundle === undefined) return;
-    const sizes = Object.fromEntries(readdirSync(bundle).map((f) => [f, statSync(join(bundle, f)).size]));
-    console.info(`collector bundle: ${JSON.stringify(sizes)}`);
-    expect(Object.keys(sizes).sort()).toEqual(['index.mjs', 'index.mjs.map', 'pgotel.config.json']);
-    const bundled = JSON.parse(readFileSync(join(bundle, 'pgotel.config.json'), 'utf8'));
-    expect(bundled).toEqual(JSON.parse(JSON.stringify(parseConfigYaml(readFileSync(configPath, 'utf8')))));
+    expect(bundles).toHaveLength(2);
+    for (const bundle of bundles) {
+      const sizes = Object.fromEntries(readdirSync(bundle).map((f) => [f, statSync(join(bundle, f)).size]));
+      console.info(`function bundle: ${JSON.stringify(sizes)}`);
+      expect(Object.keys(sizes).sort()).toEqual(['index.mjs', 'index.mjs.map', 'pgotel.config.json']);
+      expect(JSON.parse(readFileSync(join(bundle, 'pgotel.config.json'), 'utf8'))).toEqual(parsed);
+    }
   });
 
   it('sets the environment the handler reads', async () => {
@@ -119,6 +142,64 @@ describe('deployStack (cdk bootstrap + deploy into the emulator)', () => {
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
     });
+  });
+
+  it('sets the dispatcher environment, size and timeout', async () => {
+    // Act
+    const config = await lambda.send(
+      new GetFunctionConfigurationCommand({ FunctionName: deployed.outputs.DispatcherFunctionName }),
+    );
+
+    // Assess
+    expect(config).toMatchObject({ MemorySize: 256, Timeout: 60 });
+    expect(config.Environment?.Variables).toMatchObject({
+      PGOTEL_SLOT_QUEUE_URL: deployed.outputs.SlotQueueUrl,
+      PGOTEL_COLLECTOR_FUNCTION: deployed.outputs.CollectorFunctionName,
+      POWERTOOLS_SERVICE_NAME: 'pgotel-dispatcher',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('feeds the dispatcher from the slot queue, and has no rule while the schedule is off', async () => {
+    // Prepare
+    const sqs = new SQSClient({ endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials });
+
+    try {
+      // Act
+      const [mappings, slots, dlq, rules] = await Promise.all([
+        lambda.send(
+          new ListEventSourceMappingsCommand({ FunctionName: deployed.outputs.DispatcherFunctionName }),
+        ),
+        sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: deployed.outputs.SlotQueueUrl, AttributeNames: ['All'] }),
+        ),
+        sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: deployed.outputs.SlotDeadLetterQueueUrl,
+            AttributeNames: ['All'],
+          }),
+        ),
+        stackResources(aws, deployed.stackName, 'AWS::Events::Rule'),
+      ]);
+
+      // Assess
+      expect(mappings.EventSourceMappings).toEqual([
+        expect.objectContaining({
+          EventSourceArn: slots.Attributes?.QueueArn,
+          BatchSize: 10,
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+        }),
+      ]);
+      expect(slots.Attributes?.VisibilityTimeout).toBe('360');
+      expect(JSON.parse(slots.Attributes?.RedrivePolicy ?? '{}')).toEqual({
+        deadLetterTargetArn: dlq.Attributes?.QueueArn,
+        maxReceiveCount: 3,
+      });
+      expect(rules).toEqual([]);
+    } finally {
+      sqs.destroy();
+    }
   });
 
   it('wires the queue, the dead letters and the state table as the template says', async () => {
@@ -205,9 +286,13 @@ describe('deployStack (cdk bootstrap + deploy into the emulator)', () => {
     expect(execFileSync(LAMBDA_NODE_BIN, ['--version'], { encoding: 'utf8' })).toMatch(/^v22\./);
   });
 
-  it('updates the stack when deployed again with another config', async () => {
+  it('updates the stack when deployed again with another config, adding the rule when the schedule is on', async () => {
     // Prepare
-    await writeFile(configPath, `${readFileSync(configPath, 'utf8')}    max_connections: 1\n`);
+    const yaml = readFileSync(configPath, 'utf8').replace(
+      'schedule: { enabled: false }',
+      'schedule: { enabled: true }',
+    );
+    await writeFile(configPath, `${yaml}    max_connections: 1\n`);
 
     // Act
     const again = await deployStack({ aws, configPath });
@@ -216,6 +301,9 @@ describe('deployStack (cdk bootstrap + deploy into the emulator)', () => {
     // Assess
     expect(again.bootstrapMs).toBeUndefined();
     expect(again.outputs.CollectorFunctionName).toBe(deployed.outputs.CollectorFunctionName);
+    // The rule first fires 60 s after creation: usually after the destroy below, and harmless before it.
+    const rules = await stackResources(aws, again.stackName, 'AWS::Events::Rule');
+    expect(rules.map((r) => r.ResourceStatus)).toEqual([expect.stringMatching(/COMPLETE$/)]);
   });
 
   it('fails with the tail of cdk output naming the bad config field', async () => {

@@ -34,18 +34,28 @@ function synth(cfg: PgotelConfig) {
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
-function collectorStatements(template: Template): Statement[] {
-  const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+/** The statements of the policies attached to the role whose logical id starts with `role`. */
+function roleStatements(template: Template, role: string): Statement[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+    (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref.startsWith(role)),
+  );
   return policies.flatMap((p) => (p.Properties.PolicyDocument.Statement as Statement[]) ?? []);
+}
+
+function collectorStatements(template: Template): Statement[] {
+  return roleStatements(template, 'CollectorRole');
 }
 
 function statementsFor(template: Template, action: string): Statement[] {
   return collectorStatements(template).filter((s) => [s.Action].flat().includes(action));
 }
 
-function functionProps(template: Template): Record<string, unknown> {
-  const [fn] = Object.values(template.findResources('AWS::Lambda::Function'));
-  return fn?.Properties ?? {};
+/** The properties of the function whose logical id starts with `prefix` (`Collector` or `Dispatcher`). */
+function functionProps(template: Template, prefix = 'Collector'): Record<string, unknown> {
+  const fn = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) =>
+    new RegExp(`^${prefix}[0-9A-F]{8}$`).test(id),
+  );
+  return fn?.[1].Properties ?? {};
 }
 
 describe('PgotelStack', () => {
@@ -55,15 +65,15 @@ describe('PgotelStack', () => {
       const { template } = synth(config(ONE_TARGET));
 
       // Assess
-      template.resourceCountIs('AWS::Lambda::Function', 1);
-      template.hasResourceProperties('AWS::Lambda::Function', {
+      template.resourceCountIs('AWS::Lambda::Function', 2);
+      expect(functionProps(template)).toMatchObject({
         Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         Handler: 'index.handler',
         MemorySize: 256,
         // historical 60 s + connect 5 s + 30 s flush margin
         Timeout: 95,
-        LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^CollectorLogs') } },
+        LoggingConfig: { LogGroup: { Ref: expect.stringMatching(/^CollectorLogs/) } },
       });
       template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     });
@@ -98,8 +108,13 @@ describe('PgotelStack', () => {
 
       // Assess
       expect(capped.Timeout).toBe(900);
-      custom.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 512, Timeout: 120 });
-      custom.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+      expect(functionProps(custom)).toMatchObject({ MemorySize: 512, Timeout: 120 });
+      // The dispatcher's own size and timeout do not follow the collector's; its log retention does.
+      expect(functionProps(custom, 'Dispatcher')).toMatchObject({ MemorySize: 256, Timeout: 60 });
+      const retentions = Object.values(custom.findResources('AWS::Logs::LogGroup')).map(
+        (g) => g.Properties.RetentionInDays,
+      );
+      expect(retentions).toEqual([7, 7]);
     });
 
     it('rejects a log retention CloudWatch does not offer, naming the field', () => {
@@ -157,12 +172,12 @@ describe('PgotelStack', () => {
 
       // Assess
       for (const t of [template, zoned.template]) {
-        t.hasResourceProperties('AWS::Lambda::Function', {
-          VpcConfig: {
-            SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
-            SecurityGroupIds: ['sg-0123456789abcdef0'],
-          },
+        expect(functionProps(t).VpcConfig).toEqual({
+          SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+          SecurityGroupIds: ['sg-0123456789abcdef0'],
         });
+        // The dispatcher reaches AWS APIs only, never a database.
+        expect(functionProps(t, 'Dispatcher').VpcConfig).toBeUndefined();
         t.resourceCountIs('AWS::EC2::SecurityGroup', 0);
         t.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
         t.resourceCountIs('AWS::EC2::SecurityGroupEgress', 0);
@@ -201,18 +216,22 @@ describe('PgotelStack', () => {
       const app = new App();
       const stacks = [cfg, other].map((c, i) => new PgotelStack(app, `Stack${i}`, { config: c }));
       const [first, second] = stacks.map((stack) => Template.fromStack(stack));
-      const keyOf = (t: Template) => (functionProps(t).Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
+      const keyOf = (t: Template, fn: string) =>
+        (functionProps(t, fn).Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
 
       // Assess
       if (first === undefined || second === undefined) throw new Error('two stacks expected');
-      const firstHash = keyOf(first);
-      const bundle = join(app.outdir, `asset.${firstHash}`);
-      expect(readdirSync(bundle).sort()).toEqual(['index.mjs', 'index.mjs.map', 'pgotel.config.json']);
-      expect(JSON.parse(readFileSync(join(bundle, 'pgotel.config.json'), 'utf8'))).toEqual(
-        JSON.parse(JSON.stringify(cfg)),
-      );
-      // A config change is a code change: a cached bundle with the old config would deploy silently.
-      expect(keyOf(second)).not.toBe(firstHash);
+      for (const fn of ['Collector', 'Dispatcher']) {
+        const firstHash = keyOf(first, fn);
+        const bundle = join(app.outdir, `asset.${firstHash}`);
+        expect(readdirSync(bundle).sort()).toEqual(['index.mjs', 'index.mjs.map', 'pgotel.config.json']);
+        expect(JSON.parse(readFileSync(join(bundle, 'pgotel.config.json'), 'utf8'))).toEqual(
+          JSON.parse(JSON.stringify(cfg)),
+        );
+        // A config change is a code change: a cached bundle with the old config would deploy silently.
+        expect(keyOf(second, fn)).not.toBe(firstHash);
+      }
+      expect(keyOf(first, 'Dispatcher')).not.toBe(keyOf(first, 'Collector'));
     }, 60_000);
   });
 
@@ -418,13 +437,157 @@ remote_write:
     });
   });
 
+  describe('dispatcher', () => {
+    it('runs like the collector, with 256 MB, 60 s and its own log group', () => {
+      // Act
+      const { template } = synth(config(ONE_TARGET));
+
+      // Assess
+      expect(functionProps(template, 'Dispatcher')).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: 256,
+        Timeout: 60,
+        LoggingConfig: { LogGroup: { Ref: expect.stringMatching(/^DispatcherLogs/) } },
+      });
+      template.resourceCountIs('AWS::Logs::LogGroup', 2);
+    });
+
+    it('sets the environment the handler reads', () => {
+      // Act
+      const { template } = synth(config(ONE_TARGET));
+
+      // Assess
+      expect(functionProps(template, 'Dispatcher').Environment).toEqual({
+        Variables: {
+          PGOTEL_SLOT_QUEUE_URL: { Ref: expect.stringMatching(/^DispatchSlots[0-9A-F]{8}$/) },
+          PGOTEL_COLLECTOR_FUNCTION: { Ref: expect.stringMatching(/^Collector[0-9A-F]{8}$/) },
+          POWERTOOLS_SERVICE_NAME: 'pgotel-dispatcher',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      });
+    });
+
+    it('runs every minute from an EventBridge rule that retries twice', () => {
+      // Act
+      const { template } = synth(config(ONE_TARGET));
+
+      // Assess
+      template.resourceCountIs('AWS::Events::Rule', 1);
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        State: 'ENABLED',
+        Targets: [
+          {
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Dispatcher[0-9A-F]{8}$'), 'Arn'] },
+            Id: Match.anyValue(),
+            RetryPolicy: { MaximumRetryAttempts: 2 },
+          },
+        ],
+      });
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Dispatcher[0-9A-F]{8}$'), 'Arn'] },
+        SourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DispatchEveryMinute'), 'Arn'] },
+      });
+    });
+
+    it('has no rule when schedule.enabled is false, and still the function and its slot queue', () => {
+      // Act
+      const { template } = synth(config(`${ONE_TARGET}\nschedule: { enabled: false }`));
+
+      // Assess
+      template.resourceCountIs('AWS::Events::Rule', 0);
+      template.resourceCountIs('AWS::Lambda::Permission', 0);
+      expect(functionProps(template, 'Dispatcher')).not.toEqual({});
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DispatchSlots'), 'Arn'] },
+      });
+    });
+
+    it('consumes the slot queue ten at a time, without a batching window, reporting partial failures', () => {
+      // Act
+      const { template } = synth(config(ONE_TARGET));
+
+      // Assess
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: Match.stringLikeRegexp('^Dispatcher[0-9A-F]{8}$') },
+        EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DispatchSlots'), 'Arn'] },
+        BatchSize: 10,
+        MaximumBatchingWindowInSeconds: Match.absent(),
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        // six times the dispatcher's 60 s timeout
+        VisibilityTimeout: 360,
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DispatchSlotDeadLetter'), 'Arn'] },
+          maxReceiveCount: 3,
+        },
+        SqsManagedSseEnabled: true,
+      });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: Match.stringLikeRegexp('^DispatchSlots[0-9A-F]{8}$') }],
+        PolicyDocument: {
+          Statement: [
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ],
+        },
+      });
+    });
+
+    it('may invoke exactly the collector, send to exactly the slot queue and consume only that queue', () => {
+      // Act
+      const { template } = synth(config(ONE_TARGET));
+
+      // Assess
+      const slots = { 'Fn::GetAtt': [expect.stringMatching(/^DispatchSlots[0-9A-F]{8}$/), 'Arn'] };
+      expect(roleStatements(template, 'DispatcherRole')).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DispatcherLogs/), 'Arn'] },
+        },
+        {
+          Effect: 'Allow',
+          Action: [
+            'sqs:ReceiveMessage',
+            'sqs:ChangeMessageVisibility',
+            'sqs:GetQueueUrl',
+            'sqs:DeleteMessage',
+            'sqs:GetQueueAttributes',
+          ],
+          Resource: slots,
+        },
+        {
+          Effect: 'Allow',
+          Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+          Resource: slots,
+        },
+        {
+          Effect: 'Allow',
+          Action: 'lambda:InvokeFunction',
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Collector[0-9A-F]{8}$/), 'Arn'] },
+        },
+      ]);
+      template.hasResourceProperties('AWS::IAM::Role', {
+        Description: Match.stringLikeRegexp('^pgotel dispatcher'),
+        ManagedPolicyArns: Match.absent(),
+      });
+    });
+  });
+
   describe('queues and alarms', () => {
     it('feeds the collector one request at a time, with partial batch failures and a dead-letter queue', () => {
       // Act
       const { template } = synth(config(ONE_TARGET));
 
       // Assess
-      template.resourceCountIs('AWS::SQS::Queue', 3);
+      // requests, their dead letters, failed invocations; the dispatcher's slots and their dead letters
+      template.resourceCountIs('AWS::SQS::Queue', 5);
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         BatchSize: 1,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -449,17 +612,40 @@ remote_write:
       });
     });
 
-    it('alarms on collector errors, throttles and any dead letter', () => {
+    it('alarms on collector errors, throttles, dispatcher errors and any dead letter', () => {
       // Act
       const { template } = synth(config(ONE_TARGET));
 
       // Assess
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
-      expect(alarms.map((a) => [a.Namespace, a.MetricName, a.ComparisonOperator, a.Threshold])).toEqual([
-        ['AWS/Lambda', 'Errors', 'GreaterThanThreshold', 0],
-        ['AWS/Lambda', 'Throttles', 'GreaterThanThreshold', 0],
-        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'GreaterThanThreshold', 0],
-        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'GreaterThanThreshold', 0],
+      const subject = (a: Record<string, unknown>) => {
+        const [dimension] = a.Dimensions as { Value: { Ref?: string; 'Fn::GetAtt'?: string[] } }[];
+        return (dimension?.Value.Ref ?? dimension?.Value['Fn::GetAtt']?.[0] ?? '').replace(
+          /[0-9A-F]{8}$/,
+          '',
+        );
+      };
+      expect(
+        alarms.map((a) => [a.Namespace, a.MetricName, subject(a), a.ComparisonOperator, a.Threshold]),
+      ).toEqual([
+        ['AWS/Lambda', 'Errors', 'Collector', 'GreaterThanThreshold', 0],
+        ['AWS/Lambda', 'Throttles', 'Collector', 'GreaterThanThreshold', 0],
+        ['AWS/Lambda', 'Errors', 'Dispatcher', 'GreaterThanThreshold', 0],
+        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueuesDeadLetter', 'GreaterThanThreshold', 0],
+        [
+          'AWS/SQS',
+          'ApproximateNumberOfMessagesVisible',
+          'QueuesFailedInvocations',
+          'GreaterThanThreshold',
+          0,
+        ],
+        [
+          'AWS/SQS',
+          'ApproximateNumberOfMessagesVisible',
+          'DispatchSlotDeadLetter',
+          'GreaterThanThreshold',
+          0,
+        ],
       ]);
       expect(alarms.every((a) => a.TreatMissingData === 'notBreaching')).toBe(true);
     });
@@ -479,8 +665,16 @@ remote_write:
         'DeadLetterQueueUrl',
         'FailedInvocationQueueUrl',
         'StateTableName',
+        'DispatcherFunctionName',
+        'SlotQueueUrl',
+        'SlotDeadLetterQueueUrl',
       ].sort(),
     );
+    template.hasOutput('DispatcherFunctionName', { Value: { Ref: Match.stringLikeRegexp('^Dispatcher') } });
+    template.hasOutput('SlotQueueUrl', { Value: { Ref: Match.stringLikeRegexp('^DispatchSlots') } });
+    template.hasOutput('SlotDeadLetterQueueUrl', {
+      Value: { Ref: Match.stringLikeRegexp('^DispatchSlotDeadLetter') },
+    });
     template.hasOutput('ArchiveUrl', {
       Value: { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^ArchiveBucket') }, '/pgotel']] },
     });
@@ -489,6 +683,7 @@ remote_write:
   describe('cdk-nag AwsSolutions', () => {
     const cases: Record<string, PgotelConfig> = {
       'own archive bucket': config(ONE_TARGET),
+      'schedule off': config(`${ONE_TARGET}\nschedule: { enabled: false }`),
       'external archive, VPC and SigV4': config(
         `${ONE_TARGET}\narchive: { url: "s3://existing-bucket/pg" }\nremote_write: { url: "${AMP_URL}", auth: { type: sigv4, region: eu-west-1 } }`,
         {

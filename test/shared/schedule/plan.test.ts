@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TIER_INTERVAL_SECONDS, TIERS, type Tier } from '../../../shared/model/metrics.ts';
 import {
   planMinute,
+  planWindow,
   type ScheduledTarget,
   type SlotRequest,
   targetOffsetSeconds,
@@ -71,6 +72,35 @@ describe('planMinute', () => {
       expect(requests).toHaveLength(n * 240);
     },
   );
+
+  it.each([0, 1, 14, 15, 40, 59])(
+    'covers every due slot exactly once when the rule fires at second %i of each minute',
+    (phase) => {
+      // Prepare: a rate rule fires at the second it was created, every 60 s after.
+      const targets = fleet(3);
+
+      // Act
+      const requests: SlotRequest[] = [];
+      for (let from = START + phase * 1000; from < START + HOUR_MS + phase * 1000; from += 60_000)
+        requests.push(...planWindow(targets, from, 5));
+
+      // Assess
+      const keys = requests.flatMap((r) => r.tiers.map((tier) => `${r.target}|${tier}|${r.scheduledAtMs}`));
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(keys).toHaveLength(3 * (240 + 60 + 12));
+      for (const r of requests) expect(r.scheduledAtMs % 15_000).toBe(0);
+    },
+  );
+
+  it('delays each slot from the window start to the slot plus the target offset', () => {
+    const [first] = planWindow([{ name: 'orders-primary', tiers: ALL_ON }], START + 40_000, 0);
+    expect(first).toStrictEqual({
+      target: 'orders-primary',
+      tiers: ['critical'],
+      scheduledAtMs: START + 45_000,
+      delaySeconds: 5,
+    });
+  });
 
   it('decides the same for a retried or late dispatcher of the same minute', () => {
     const targets = fleet(50);
