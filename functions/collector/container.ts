@@ -5,7 +5,7 @@ import {
   archiveDestination,
   type ConnectionSource,
   connectionSource,
-  planTarget,
+  planTargets,
   remoteWriteDestination,
   type TargetPlan,
 } from '../../shared/config/runtime.ts';
@@ -56,7 +56,7 @@ export function createContainer(env: NodeJS.ProcessEnv, moduleUrl: string): Cont
   if (rw?.auth.type === 'sigv4')
     signer = createSigV4Signer({ region: rw.auth.region, service: rw.auth.service });
 
-  const plans = new Map(config.targets.map((t) => [t.name, planTarget(config, t.name)]));
+  const plans = planTargets(config);
   const connections = new Map<string, ConnectionSource>();
   const planOf = (target: string): TargetPlan => {
     const plan = plans.get(target);

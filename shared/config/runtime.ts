@@ -43,29 +43,49 @@ export interface TargetPlan {
 }
 
 /**
- * The plan of one target (the first when `name` is undefined).
- * @throws Error naming the targets that exist when there is no such target; ConfigError for bad query names
+ * The plans of every target, keyed by name. What targets share (the query set, limits, cardinality policy) is
+ * built once, so a container planning a large fleet at cold start does not redo it per target.
+ * @throws ConfigError for bad query names
  */
-export function planTarget(config: PgotelConfig, name?: string): TargetPlan {
-  const targetConfig = name === undefined ? config.targets[0] : findTarget(config, name);
-  if (targetConfig === undefined) throw new ConfigError('config', ['targets: the config has no targets']);
+export function planTargets(config: PgotelConfig): Map<string, TargetPlan> {
+  const queries = buildQuerySet(config, BUILTIN_QUERIES);
+  const limits = resolveLimits(config.queries.limits);
   const cardinality = config.cardinality;
-  return {
-    name: targetConfig.name,
-    config: targetConfig,
-    queries: buildQuerySet(config, BUILTIN_QUERIES),
-    limits: resolveLimits(config.queries.limits),
-    intervals: config.queries.intervals,
-    ...(cardinality === undefined
+  const policy =
+    cardinality === undefined
       ? {}
       : {
           cardinality: {
             maxSeriesPerMetric: cardinality.max_series_per_metric,
             windowSeconds: cardinality.window_seconds,
           },
-        }),
-    target: (connection) => resolveTarget(config, targetConfig, connection),
-  };
+        };
+  return new Map(
+    config.targets.map((targetConfig) => [
+      targetConfig.name,
+      {
+        name: targetConfig.name,
+        config: targetConfig,
+        queries,
+        limits,
+        intervals: config.queries.intervals,
+        ...policy,
+        target: (connection: ConnectionParams) => resolveTarget(config, targetConfig, connection),
+      },
+    ]),
+  );
+}
+
+/**
+ * The plan of one target (the first when `name` is undefined).
+ * @throws Error naming the targets that exist when there is no such target; ConfigError for bad query names
+ */
+export function planTarget(config: PgotelConfig, name?: string): TargetPlan {
+  const targetConfig = name === undefined ? config.targets[0] : findTarget(config, name);
+  if (targetConfig === undefined) throw new ConfigError('config', ['targets: the config has no targets']);
+  const plan = planTargets({ ...config, targets: [targetConfig] }).get(targetConfig.name);
+  if (plan === undefined) throw new ConfigError('config', [`targets: no plan for ${targetConfig.name}`]);
+  return plan;
 }
 
 /** TLS for a secret whose target sets none: RDS accepts TLS everywhere, so never send a password in clear. */
