@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { compress } from 'snappyjs';
-import { encodeRequests, toTimeSeries } from '../shared/export/remote-write-encode.ts';
+import { toTimeSeries } from '../shared/export/remote-write-labels.ts';
+import { encodeRequests } from '../shared/export/remote-write-proto.ts';
 import type { MetricBatch, MetricFamily } from '../shared/model/metrics.ts';
 
 /** One measurement of the remote-write encoding path. */

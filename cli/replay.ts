@@ -1,6 +1,6 @@
 import type { ExportDestinations } from '../shared/export/export-run.ts';
 import { remoteWrite } from '../shared/export/remote-write.ts';
-import { toTimeSeries } from '../shared/export/remote-write-encode.ts';
+import { toTimeSeries } from '../shared/export/remote-write-labels.ts';
 import { fileCheckpoint, type ReplayReport, replay } from '../shared/replay/replay.ts';
 import { UsageError } from './collect.ts';
 

@@ -3,7 +3,8 @@ import type { ArchiveCompression } from '../archive/s3-key.ts';
 import type { ArchiveStore } from '../archive/store.ts';
 import type { MetricBatch, Tier } from '../model/metrics.ts';
 import { type RemoteWriteOptions, type RemoteWriteReport, remoteWrite } from './remote-write.ts';
-import { staleNaN, type TimeSeries, toTimeSeriesWithKeys } from './remote-write-encode.ts';
+import { toTimeSeriesWithKeys } from './remote-write-labels.ts';
+import { staleNaN, type TimeSeries } from './remote-write-series.ts';
 import { labelsFromKey } from './staleness.ts';
 
 /** Where a run's data goes; either may be absent. */

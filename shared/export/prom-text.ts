@@ -1,5 +1,6 @@
 import type { MetricBatch, MetricKind } from '../model/metrics.ts';
-import { type TimeSeries, toTimeSeriesByFamily } from './remote-write-encode.ts';
+import { toTimeSeriesByFamily } from './remote-write-labels.ts';
+import type { TimeSeries } from './remote-write-series.ts';
 
 /**
  * Prometheus text exposition format 0.0.4 of a batch, for `pgotel collect` and debugging: the same

@@ -4,7 +4,8 @@ import { Readable } from 'node:stream';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { compress } from 'snappyjs';
 import packageJson from '../../package.json' with { type: 'json' };
-import { type EncodedRequest, encodeRequests, type TimeSeries } from './remote-write-encode.ts';
+import { type EncodedRequest, encodeRequests } from './remote-write-proto.ts';
+import type { TimeSeries } from './remote-write-series.ts';
 import { createSigV4Signer, type RequestSigner } from './sigv4.ts';
 
 /**

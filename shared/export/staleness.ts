@@ -1,4 +1,5 @@
-import { isPlainJsonText, type Label, staleNaN, type TimeSeries } from './remote-write-encode.ts';
+import { isPlainJsonText } from './remote-write-keys.ts';
+import { type Label, staleNaN, type TimeSeries } from './remote-write-series.ts';
 
 /**
  * Staleness markers for series that vanished between two runs (a dropped table, a database that

@@ -2,8 +2,8 @@
  * The collector's own metric model: what a collection produces and what every exporter consumes.
  *
  * It is deliberately smaller than OTLP: one timestamp per collection, numbers only, and two kinds.
- * `otlp/build.ts` turns it into OTLP `ResourceMetrics`; `export/remote-write-encode.ts` into a
- * Prometheus `WriteRequest`.
+ * `otlp/build.ts` turns it into OTLP `ResourceMetrics`; `export/remote-write-labels.ts` into Prometheus
+ * series, which `export/remote-write-proto.ts` writes as a `WriteRequest`.
  */
 
 /** The three collection tiers and their seed cadences. */

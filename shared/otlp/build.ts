@@ -2,8 +2,10 @@
  * MetricBatch → OTLP. The collector's model is a strict subset of OTLP metrics (numbers only, one
  * timestamp per batch), so the mapping is total: gauges become Gauge, counters monotonic cumulative Sum.
  *
- * Serialization is delegated to `@opentelemetry/otlp-transformer`, whose writer is hand-rolled (no
- * protobufjs) and fast enough for the export budget; see `bench/export-otlp.ts`.
+ * `encodeExportRequest` writes the protobuf straight from the batch with the shared wire writer
+ * (`wire/protobuf.ts`), byte for byte what `@opentelemetry/otlp-transformer`'s serializer writes; that
+ * serializer stays as the reference the tests compare with and as the fallback for what the writer does
+ * not handle. Throughput: `bench/export-otlp.ts`.
  */
 
 import type { HrTime } from '@opentelemetry/api';
@@ -13,6 +15,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { Attributes, MetricBatch, MetricFamily } from '../model/metrics.ts';
+import { ProtobufWriter, utf8Length, varintSize } from '../wire/protobuf.ts';
 
 /** The instrumentation scope every pgotel metric is emitted under. */
 export const PGOTEL_SCOPE: { readonly name: string; readonly version: string } = {
@@ -102,104 +105,10 @@ export function serializeWithLibrary(batch: MetricBatch): Uint8Array {
 // without building a DataPoint object per point first (the export hot path archives every sample).
 // ---------------------------------------------------------------------------------------------
 
-/** Protobuf writer over a growable buffer; messages get a one-byte length slot, widened when needed. */
-class OtlpWriter {
-  bytes: Uint8Array;
-  view: DataView;
-  pos = 0;
-
-  constructor(size: number) {
-    this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
-  }
-
-  ensure(extra: number): void {
-    const needed = this.pos + extra;
-    if (needed <= this.bytes.length) return;
-    let size = this.bytes.length * 2;
-    while (size < needed) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.bytes.subarray(0, this.pos));
-    this.bytes = next;
-    this.view = new DataView(next.buffer);
-  }
-
-  byte(value: number): void {
-    this.bytes[this.pos++] = value;
-  }
-
-  /** A non-negative integer below 2^32 (lengths, tags, enum values). */
-  varint(value: number): void {
-    let v = value >>> 0;
-    while (v > 0x7f) {
-      this.bytes[this.pos++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    this.bytes[this.pos++] = v;
-  }
-
-  /** Length-prefixed UTF-8 of `text`, whose UTF-8 length is `length` (`utf8Length`). */
-  string(text: string, length: number): void {
-    this.ensure(5 + length);
-    this.varint(length);
-    if (length === text.length) {
-      const bytes = this.bytes;
-      let pos = this.pos;
-      for (let i = 0; i < length; i++) bytes[pos++] = text.charCodeAt(i);
-      this.pos = pos;
-    } else {
-      this.bytes.set(utf8Encoder.encode(text), this.pos);
-      this.pos += length;
-    }
-  }
-
-  fixed64(low: number, high: number): void {
-    this.view.setUint32(this.pos, low, true);
-    this.view.setUint32(this.pos + 4, high, true);
-    this.pos += 8;
-  }
-
-  double(value: number): void {
-    this.view.setFloat64(this.pos, value, true);
-    this.pos += 8;
-  }
-
-  /** Starts a length-delimited message whose tag is already written; returns what `end` needs. */
-  begin(): number {
-    this.ensure(1);
-    return this.pos++;
-  }
-
-  end(slot: number): void {
-    const length = this.pos - slot - 1;
-    const size = varintSize(length);
-    if (size > 1) {
-      this.ensure(size - 1);
-      this.bytes.copyWithin(slot + size, slot + 1, this.pos);
-      this.pos += size - 1;
-    }
-    const end = this.pos;
-    this.pos = slot;
-    this.varint(length);
-    this.pos = end;
-  }
-}
-
-const utf8Encoder = new TextEncoder();
-
-function varintSize(v: number): number {
-  if (v < 0x80) return 1;
-  if (v < 0x4000) return 2;
-  if (v < 0x200000) return 3;
-  if (v < 0x10000000) return 4;
-  return 5;
-}
-
-/** UTF-8 bytes of `text`; lone surrogates count as U+FFFD, as `TextEncoder` writes them. */
-function utf8Length(text: string): number {
-  const n = text.length;
-  for (let i = 0; i < n; i++) if (text.charCodeAt(i) > 0x7f) return utf8Encoder.encode(text).length;
-  return n;
+/** Length-prefixed UTF-8 of `text` (`length` bytes), growing the buffer first. */
+function writeString(w: ProtobufWriter, text: string, length: number): void {
+  w.ensure(5 + length);
+  w.string(text, length);
 }
 
 /** `HrTime` → unsigned 64-bit nanoseconds as [low, high], exactly as otlp-transformer's `writeHrTimeAsFixed64`. */
@@ -255,7 +164,7 @@ function measureAttributes(attributes: Attributes): number {
 }
 
 /** Writes the attributes `measureAttributes` just measured as repeated KeyValue field `tag`. */
-function writeAttributes(w: OtlpWriter, attributes: Attributes, tag: number): void {
+function writeAttributes(w: ProtobufWriter, attributes: Attributes, tag: number): void {
   let i = 0;
   for (const key in attributes) {
     if (!Object.hasOwn(attributes, key)) continue;
@@ -264,12 +173,12 @@ function writeAttributes(w: OtlpWriter, attributes: Attributes, tag: number): vo
     w.byte(tag);
     w.varint(kvLens[i] ?? 0);
     w.byte(0x0a);
-    w.string(key, keyLens[i] ?? 0);
+    writeString(w, key, keyLens[i] ?? 0);
     w.ensure(6);
     w.byte(0x12);
     w.varint(1 + varintSize(v) + v);
     w.byte(0x0a);
-    w.string(attributes[key] ?? '', v);
+    writeString(w, attributes[key] ?? '', v);
     i++;
   }
 }
@@ -277,7 +186,7 @@ function writeAttributes(w: OtlpWriter, attributes: Attributes, tag: number): vo
 function writeBatch(batch: MetricBatch, scope: typeof PGOTEL_SCOPE): Uint8Array {
   let points = 0;
   for (const family of batch.families) points += family.points.length;
-  const w = new OtlpWriter(1024 + points * 128);
+  const w = new ProtobufWriter(1024 + points * 128);
   const [endLow, endHigh] = hrTimeFixed64(msToHrTime(batch.timeMs));
   let startMs = Number.NaN;
   let startLow = 0;
@@ -300,11 +209,11 @@ function writeBatch(batch: MetricBatch, scope: typeof PGOTEL_SCOPE): Uint8Array 
   w.byte(0x0a); // scope
   const scopeStart = w.begin();
   w.byte(0x0a);
-  w.string(scope.name, utf8Length(scope.name));
+  writeString(w, scope.name, utf8Length(scope.name));
   if (scope.version !== '') {
     w.ensure(1);
     w.byte(0x12);
-    w.string(scope.version, utf8Length(scope.version));
+    writeString(w, scope.version, utf8Length(scope.version));
   }
   w.end(scopeStart);
 
@@ -313,16 +222,16 @@ function writeBatch(batch: MetricBatch, scope: typeof PGOTEL_SCOPE): Uint8Array 
     w.byte(0x12); // metrics
     const metric = w.begin();
     w.byte(0x0a);
-    w.string(family.name, utf8Length(family.name));
+    writeString(w, family.name, utf8Length(family.name));
     if (family.description !== '') {
       w.ensure(1);
       w.byte(0x12);
-      w.string(family.description, utf8Length(family.description));
+      writeString(w, family.description, utf8Length(family.description));
     }
     if (family.unit !== '') {
       w.ensure(1);
       w.byte(0x1a);
-      w.string(family.unit, utf8Length(family.unit));
+      writeString(w, family.unit, utf8Length(family.unit));
     }
     const counter = family.kind === 'counter';
     w.ensure(1);
@@ -363,5 +272,5 @@ function writeBatch(batch: MetricBatch, scope: typeof PGOTEL_SCOPE): Uint8Array 
   }
   w.end(scopeMetrics);
   w.end(resourceMetrics);
-  return w.bytes.subarray(0, w.pos);
+  return w.finish();
 }

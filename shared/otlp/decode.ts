@@ -2,12 +2,14 @@
  * OTLP `ExportMetricsServiceRequest` protobuf → MetricBatch[], the inverse of `build.ts`.
  *
  * `@opentelemetry/otlp-transformer` only decodes export *responses*, so this is a small hand-written
- * reader for the subset pgotel writes: Resource attributes, Gauge and Sum of NumberDataPoint. Every other
- * field is skipped by wire type, so archives written by newer encoders (or the OTel collector) still read.
+ * decoder on the shared wire reader (`wire/protobuf.ts`) for the subset pgotel writes: Resource attributes,
+ * Gauge and Sum of NumberDataPoint. Every other field is skipped by wire type, so archives written by newer
+ * encoders (or the OTel collector) still read.
  *
  * Field numbers follow opentelemetry-proto v1 (metrics.proto, common.proto, resource.proto).
  */
 import type { Attributes, MetricBatch, MetricFamily, MetricKind, MetricPoint } from '../model/metrics.ts';
+import { ProtobufReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from '../wire/protobuf.ts';
 
 /** Raised for bytes that are not a well-formed protobuf message (truncated, bad lengths, bad wire type). */
 export class OtlpDecodeError extends Error {
@@ -23,143 +25,23 @@ export interface DecodeOptions {
   readonly onSkipped?: (metricName: string, reason: string) => void;
 }
 
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_START_GROUP = 3;
-const WIRE_END_GROUP = 4;
-const WIRE_FIXED32 = 5;
-
 /** NumberDataPoint flag: no value was recorded (a staleness signal), there is nothing to keep. */
 const FLAG_NO_RECORDED_VALUE = 1;
 
 const AGGREGATION_TEMPORALITY_CUMULATIVE = 2;
 
-const utf8 = new TextDecoder('utf-8');
+function otlpError(message: string, pos: number): OtlpDecodeError {
+  return new OtlpDecodeError(`invalid OTLP protobuf at byte ${pos}: ${message}`);
+}
 
-/** A cursor over one protobuf buffer. Sub-messages are read in place between `pos` and an end offset. */
-class Reader {
-  pos = 0;
-  private readonly view: DataView;
-
-  constructor(readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-
-  /** A varint as a JS number; exact up to 2^53, which covers tags, lengths, enums and bools. */
-  varint(end: number): number {
-    let b = this.byte(end);
-    if (b < 0x80) return b;
-    let result = b & 0x7f;
-    let factor = 0x80;
-    for (let i = 1; i < 10; i++) {
-      b = this.byte(end);
-      result += (b & 0x7f) * factor;
-      if (b < 0x80) return result;
-      factor *= 0x80;
-    }
-    throw this.error('varint longer than 10 bytes');
-  }
-
-  /** A varint as a signed 64-bit integer, exactly. */
-  varintInt64(end: number): bigint {
-    let result = 0n;
-    let shift = 0n;
-    for (let i = 0; i < 10; i++) {
-      const b = this.byte(end);
-      result |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) return BigInt.asIntN(64, result);
-      shift += 7n;
-    }
-    throw this.error('varint longer than 10 bytes');
-  }
-
-  double(end: number): number {
-    this.need(8, end);
-    const v = this.view.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
-  }
-
-  /** sfixed64 as a JS number (exact up to 2^53). */
-  sfixed64(end: number): number {
-    this.need(8, end);
-    const lo = this.view.getUint32(this.pos, true);
-    const hi = this.view.getInt32(this.pos + 4, true);
-    this.pos += 8;
-    return hi * 0x1_0000_0000 + lo;
-  }
-
-  /** fixed64 Unix nanoseconds → epoch milliseconds, exact for whole milliseconds. */
-  nanosAsMs(end: number): number {
-    this.need(8, end);
-    const lo = this.view.getUint32(this.pos, true);
-    const hi = this.view.getUint32(this.pos + 4, true);
-    this.pos += 8;
-    // 2^32 ns = 4294 ms + 967296 ns; both partial products stay below 2^53, so whole ms come out exact.
-    return hi * 4294 + (hi * 967_296 + lo) / 1e6;
-  }
-
-  /** Reads a length prefix and returns the end offset of the delimited bytes. */
-  delimited(end: number): number {
-    const len = this.varint(end);
-    const stop = this.pos + len;
-    if (stop > end) throw this.error(`length ${len} overruns its message`);
-    return stop;
-  }
-
-  string(end: number): string {
-    const stop = this.delimited(end);
-    const s = utf8.decode(this.buf.subarray(this.pos, stop));
-    this.pos = stop;
-    return s;
-  }
-
-  /** Skips one field's value of any wire type, including (deprecated) groups. */
-  skip(wireType: number, field: number, end: number): void {
-    switch (wireType) {
-      case WIRE_VARINT:
-        this.varint(end);
-        return;
-      case WIRE_FIXED64:
-        this.need(8, end);
-        this.pos += 8;
-        return;
-      case WIRE_LEN:
-        this.pos = this.delimited(end);
-        return;
-      case WIRE_FIXED32:
-        this.need(4, end);
-        this.pos += 4;
-        return;
-      case WIRE_START_GROUP:
-        for (;;) {
-          const tag = this.varint(end);
-          const innerWire = tag & 7;
-          const innerField = Math.floor(tag / 8);
-          if (innerWire === WIRE_END_GROUP) {
-            if (innerField !== field) throw this.error(`group ${field} closed by end-group ${innerField}`);
-            return;
-          }
-          this.skip(innerWire, innerField, end);
-        }
-      default:
-        throw this.error(`unexpected wire type ${wireType} for field ${field}`);
-    }
-  }
-
-  private byte(end: number): number {
-    if (this.pos >= end) throw this.error('truncated varint');
-    return this.buf[this.pos++] ?? 0;
-  }
-
-  private need(n: number, end: number): void {
-    if (this.pos + n > end) throw this.error(`truncated: ${n} bytes needed`);
-  }
-
-  error(message: string): OtlpDecodeError {
-    return new OtlpDecodeError(`invalid OTLP protobuf at byte ${this.pos}: ${message}`);
-  }
+/** fixed64 Unix nanoseconds → epoch milliseconds, exact for whole milliseconds. */
+function nanosAsMs(r: ProtobufReader, end: number): number {
+  r.need(8, end);
+  const lo = r.view.getUint32(r.pos, true);
+  const hi = r.view.getUint32(r.pos + 4, true);
+  r.pos += 8;
+  // 2^32 ns = 4294 ms + 967296 ns; both partial products stay below 2^53, so whole ms come out exact.
+  return hi * 4294 + (hi * 967_296 + lo) / 1e6;
 }
 
 interface RawPoint {
@@ -187,7 +69,7 @@ interface RawMetric {
  * @throws OtlpDecodeError on malformed bytes
  */
 export function decodeExportRequest(bytes: Uint8Array, options: DecodeOptions = {}): MetricBatch[] {
-  const r = new Reader(bytes);
+  const r = new ProtobufReader(bytes, otlpError);
   const end = bytes.length;
   const batches: MetricBatch[] = [];
   while (r.pos < end) {
@@ -203,7 +85,7 @@ export function decodeExportRequest(bytes: Uint8Array, options: DecodeOptions = 
   return batches;
 }
 
-function readResourceMetrics(r: Reader, end: number, options: DecodeOptions): MetricBatch[] {
+function readResourceMetrics(r: ProtobufReader, end: number, options: DecodeOptions): MetricBatch[] {
   let resource: Attributes = {};
   const metrics: RawMetric[] = [];
   while (r.pos < end) {
@@ -224,7 +106,7 @@ function readResourceMetrics(r: Reader, end: number, options: DecodeOptions): Me
 }
 
 /** Reads the repeated KeyValue `field` of a message (Resource.attributes is 1). */
-function readAttributesOf(r: Reader, end: number, field: number): Attributes {
+function readAttributesOf(r: ProtobufReader, end: number, field: number): Attributes {
   const attributes: Record<string, string> = {};
   const wanted = (field << 3) | WIRE_LEN;
   while (r.pos < end) {
@@ -240,7 +122,7 @@ function readAttributesOf(r: Reader, end: number, field: number): Attributes {
   return attributes;
 }
 
-function readKeyValue(r: Reader, end: number, into: Record<string, string>): void {
+function readKeyValue(r: ProtobufReader, end: number, into: Record<string, string>): void {
   let key: string | undefined;
   let value: string | undefined;
   while (r.pos < end) {
@@ -259,7 +141,7 @@ function readKeyValue(r: Reader, end: number, into: Record<string, string>): voi
 }
 
 /** AnyValue → string for the scalar cases; undefined for arrays, maps, bytes and empty values. */
-function readAnyValue(r: Reader, end: number): string | undefined {
+function readAnyValue(r: ProtobufReader, end: number): string | undefined {
   let value: string | undefined;
   while (r.pos < end) {
     const tag = r.varint(end);
@@ -285,7 +167,7 @@ function readAnyValue(r: Reader, end: number): string | undefined {
   return value;
 }
 
-function readScopeMetrics(r: Reader, end: number, into: RawMetric[], options: DecodeOptions): void {
+function readScopeMetrics(r: ProtobufReader, end: number, into: RawMetric[], options: DecodeOptions): void {
   while (r.pos < end) {
     const tag = r.varint(end);
     if (tag === ((2 << 3) | WIRE_LEN)) {
@@ -299,7 +181,7 @@ function readScopeMetrics(r: Reader, end: number, into: RawMetric[], options: De
   }
 }
 
-function readMetric(r: Reader, end: number, options: DecodeOptions): RawMetric | undefined {
+function readMetric(r: ProtobufReader, end: number, options: DecodeOptions): RawMetric | undefined {
   let name = '';
   let description = '';
   let unit = '';
@@ -365,7 +247,7 @@ function readMetric(r: Reader, end: number, options: DecodeOptions): RawMetric |
 
 /** Gauge and Sum share field 1 (data points); Sum adds 2 (temporality) and 3 (is_monotonic). */
 function readNumberPoints(
-  r: Reader,
+  r: ProtobufReader,
   end: number,
 ): { points: RawPoint[]; temporality: number; monotonic: boolean } {
   const points: RawPoint[] = [];
@@ -389,7 +271,7 @@ function readNumberPoints(
   return { points, temporality, monotonic };
 }
 
-function readNumberDataPoint(r: Reader, end: number): RawPoint | undefined {
+function readNumberDataPoint(r: ProtobufReader, end: number): RawPoint | undefined {
   let startMs = 0;
   let timeMs = 0;
   let value: number | undefined;
@@ -399,10 +281,10 @@ function readNumberDataPoint(r: Reader, end: number): RawPoint | undefined {
     const tag = r.varint(end);
     switch (tag) {
       case (2 << 3) | WIRE_FIXED64:
-        startMs = r.nanosAsMs(end);
+        startMs = nanosAsMs(r, end);
         break;
       case (3 << 3) | WIRE_FIXED64:
-        timeMs = r.nanosAsMs(end);
+        timeMs = nanosAsMs(r, end);
         break;
       case (4 << 3) | WIRE_FIXED64:
         value = r.double(end);

@@ -15,13 +15,14 @@ import { type CollectResult, type CollectTarget, collect } from '../../shared/co
 import { connectionTarget } from '../../shared/config/local-target.ts';
 import { parseDsn } from '../../shared/db/connection.ts';
 import { type ExportSummary, exportRun } from '../../shared/export/export-run.ts';
-import { decodeWriteRequest, toTimeSeries } from '../../shared/export/remote-write-encode.ts';
+import { toTimeSeries } from '../../shared/export/remote-write-labels.ts';
 import { seriesKey } from '../../shared/export/staleness.ts';
 import type { Tier } from '../../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../shared/queries/catalog.ts';
 import { type AwsEmulator, startAws } from '../helpers/aws.ts';
 import { type FaultServer, startFaultServer } from '../helpers/fault-server.ts';
 import { type PgInstance, startPostgres } from '../helpers/postgres.ts';
+import { decodeWriteRequest } from '../helpers/remote-write-decode.ts';
 
 /**
  * End to end: real PostgreSQL → collect() → exportRun with remote-write (a recording receiver that answers

@@ -7,7 +7,7 @@ import { type CollectResult, type CollectTarget, collect } from '../../shared/co
 import { connectionTarget } from '../../shared/config/local-target.ts';
 import { parseDsn } from '../../shared/db/connection.ts';
 import { type ExportSummary, exportRun } from '../../shared/export/export-run.ts';
-import { toTimeSeries } from '../../shared/export/remote-write-encode.ts';
+import { toTimeSeries } from '../../shared/export/remote-write-labels.ts';
 import { seriesKey } from '../../shared/export/staleness.ts';
 import type { MetricBatch } from '../../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../shared/queries/catalog.ts';

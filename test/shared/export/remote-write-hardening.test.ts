@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { uncompress } from 'snappyjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RemoteWriteFetch, remoteWrite } from '../../../shared/export/remote-write.ts';
-import { decodeWriteRequest, type TimeSeries } from '../../../shared/export/remote-write-encode.ts';
+import type { TimeSeries } from '../../../shared/export/remote-write-series.ts';
 import { REPO } from '../../helpers/cli.ts';
 import { type FaultServer, type FaultStep, startFaultServer } from '../../helpers/fault-server.ts';
+import { decodeWriteRequest } from '../../helpers/remote-write-decode.ts';
 import { makeTestCa, type TestCa } from '../../helpers/tls.ts';
 
 /**

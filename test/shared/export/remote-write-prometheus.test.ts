@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { remoteWrite } from '../../../shared/export/remote-write.ts';
-import { type TimeSeries, toTimeSeries } from '../../../shared/export/remote-write-encode.ts';
+import { toTimeSeries } from '../../../shared/export/remote-write-labels.ts';
+import type { TimeSeries } from '../../../shared/export/remote-write-series.ts';
 import { seriesKey, staleMarkers } from '../../../shared/export/staleness.ts';
 import type { MetricBatch, MetricFamily } from '../../../shared/model/metrics.ts';
 import { type PromInstance, type PromSample, startPrometheus } from '../../helpers/prometheus.ts';

@@ -10,17 +10,15 @@ import {
   remoteWrite,
   splitUserinfo,
 } from '../../../shared/export/remote-write.ts';
-import {
-  decodeWriteRequest,
-  type TimeSeries,
-  toTimeSeries,
-} from '../../../shared/export/remote-write-encode.ts';
+import { toTimeSeries } from '../../../shared/export/remote-write-labels.ts';
+import type { TimeSeries } from '../../../shared/export/remote-write-series.ts';
 import {
   type FaultServer,
   type FaultStep,
   refusedUrl,
   startFaultServer,
 } from '../../helpers/fault-server.ts';
+import { decodeWriteRequest } from '../../helpers/remote-write-decode.ts';
 import { makeTestCa } from '../../helpers/tls.ts';
 
 const NOW = Date.now();

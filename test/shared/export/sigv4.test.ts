@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { remoteWrite } from '../../../shared/export/remote-write.ts';
-import { toTimeSeries } from '../../../shared/export/remote-write-encode.ts';
+import { toTimeSeries } from '../../../shared/export/remote-write-labels.ts';
 import { createSigV4Signer } from '../../../shared/export/sigv4.ts';
 import { type FaultServer, type RecordedRequest, startFaultServer } from '../../helpers/fault-server.ts';
 

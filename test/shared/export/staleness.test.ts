@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  decodeWriteRequest,
-  encodeWriteRequest,
-  STALE_NAN_BITS,
-  type TimeSeries,
-} from '../../../shared/export/remote-write-encode.ts';
+import { encodeWriteRequest } from '../../../shared/export/remote-write-proto.ts';
+import { STALE_NAN_BITS, type TimeSeries } from '../../../shared/export/remote-write-series.ts';
 import { labelsFromKey, seriesKey, staleMarkers } from '../../../shared/export/staleness.ts';
+import { decodeWriteRequest } from '../../helpers/remote-write-decode.ts';
 
 const series = (table: string): TimeSeries => ({
   labels: [

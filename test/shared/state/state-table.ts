@@ -4,7 +4,7 @@ import {
   DynamoDBClient,
   paginateQuery,
 } from '@aws-sdk/client-dynamodb';
-import type { Label } from '../../../shared/export/remote-write-encode.ts';
+import type { Label } from '../../../shared/export/remote-write-series.ts';
 import { seriesKey } from '../../../shared/export/staleness.ts';
 import { TABLE_KEYS } from '../../../shared/state/dynamodb-table.ts';
 import type { AwsEmulator } from '../../helpers/aws.ts';
