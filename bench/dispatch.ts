@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { slotMessages } from '../shared/schedule/dispatch.ts';
 import { planMinute, type ScheduledTarget } from '../shared/schedule/plan.ts';
 
@@ -10,6 +12,14 @@ export interface DispatchBench {
   readonly sendMessageBatchCalls: number;
   /** Async invokes of the collector in the minute (one per target and slot). */
   readonly invokes: number;
+  /** Heap the minute's plan and messages hold while they are sent, MB (after a full GC). */
+  readonly heapMb: number;
+}
+
+/** A full garbage collection, without starting node with `--expose-gc`. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 /** Plans the busiest minute (every tier due) for 1,000 and 10,000 targets, 15 times each. */
@@ -33,12 +43,20 @@ export function benchDispatch(sizes: readonly number[] = [1_000, 10_000]): Dispa
       invokes = plan.length;
     }
     times.sort((a, b) => a - b);
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    const plan = planMinute(targets, minute, 10);
+    const held = slotMessages(plan);
+    collectGarbage();
+    const heapMb = Math.round(((process.memoryUsage().heapUsed - before) / 2 ** 20) * 10) / 10;
+    if (held.length !== messages) throw new Error('plan changed between runs');
     return {
       targets: n,
       planMs: Math.round((times[7] ?? 0) * 10) / 10,
       messages,
       sendMessageBatchCalls: Math.ceil(messages / 10),
       invokes,
+      heapMb,
     };
   });
 }

@@ -29,12 +29,12 @@ if (only === undefined || only === 'dispatch') {
   log('dispatcher planning (one minute, every tier due)');
   console.log('\n### Dispatcher, per minute (the busiest minute: every tier due)\n');
   console.log(
-    '| targets | plan + messages, ms (median of 15) | SQS messages | SendMessageBatch calls | collector invokes |',
+    '| targets | plan + messages, ms (median of 15) | heap held, MB | SQS messages | SendMessageBatch calls | collector invokes |',
   );
-  console.log('|---:|---:|---:|---:|---:|');
+  console.log('|---:|---:|---:|---:|---:|---:|');
   for (const r of benchDispatch()) {
     console.log(
-      `| ${r.targets.toLocaleString('en-US')} | ${r.planMs} | ${r.messages} | ${r.sendMessageBatchCalls} | ${r.invokes.toLocaleString('en-US')} |`,
+      `| ${r.targets.toLocaleString('en-US')} | ${r.planMs} | ${r.heapMb} | ${r.messages} | ${r.sendMessageBatchCalls} | ${r.invokes.toLocaleString('en-US')} |`,
     );
   }
 }

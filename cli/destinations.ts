@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { ObjectArchive } from '../shared/archive/archive-run.ts';
 import type { ArchiveCompression } from '../shared/archive/s3-key.ts';
 import { createS3Client } from '../shared/archive/s3-store.ts';
 import { ConfigError } from '../shared/config/errors.ts';
@@ -24,7 +25,8 @@ export interface DestinationFlags {
 
 /** Destinations plus what must be closed when the command is done (clients, HTTPS agents). */
 export interface OpenedDestinations {
-  readonly destinations: ExportDestinations;
+  /** The CLI archives to an object store (`s3://`, `file://`), never to a delivery stream. */
+  readonly destinations: ExportDestinations & { readonly archive?: ObjectArchive };
   close(): void;
 }
 
@@ -78,7 +80,7 @@ export async function buildDestinations(
         flags.config,
       );
     }
-    let archive: ExportDestinations['archive'];
+    let archive: ObjectArchive | undefined;
     if (archiveUrl !== undefined) {
       const problem = archiveUrlProblem(archiveUrl);
       const flag = flags.archive === undefined ? `archive.url in ${fromConfig}` : '--archive';

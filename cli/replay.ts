@@ -1,3 +1,4 @@
+import type { ObjectArchive } from '../shared/archive/archive-run.ts';
 import type { ExportDestinations } from '../shared/export/export-run.ts';
 import { remoteWrite } from '../shared/export/remote-write.ts';
 import { toTimeSeries } from '../shared/export/remote-write-labels.ts';
@@ -25,7 +26,7 @@ export interface ReplayCommand {
   readonly toMs: number;
   readonly target?: string;
   readonly checkpointFile?: string;
-  readonly destinations: ExportDestinations;
+  readonly destinations: ExportDestinations & { readonly archive?: ObjectArchive };
   readonly progress: (line: string) => void;
 }
 

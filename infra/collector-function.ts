@@ -3,7 +3,8 @@ import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { PgotelConfig } from '../shared/config/schema.ts';
-import { type AmpWorkspace, objectPattern, type S3Location, s3Url, secretResource } from './access.ts';
+import { type AmpWorkspace, secretResource } from './access.ts';
+import type { ArchiveStream } from './archive-stream.ts';
 import { collectorTimeout, DEFAULT_MEMORY_MB, lambdaSettingsOf } from './lambda-settings.ts';
 import { PgotelFunction } from './pgotel-function.ts';
 
@@ -49,17 +50,14 @@ export class CollectorFunction extends PgotelFunction {
   }
 
   /**
-   * Lets the collector write archive objects under `location` (write only: replay reads with the
-   * operator's credentials) and names the location in `PGOTEL_ARCHIVE_URL`.
+   * Lets the collector put records into the archive stream (nothing else: it never reads the archive, replay uses
+   * the operator's credentials) and names it in `PGOTEL_ARCHIVE_STREAM`.
    */
-  bindArchive(location: S3Location, bucketArn: string): void {
+  bindArchiveStream(stream: ArchiveStream): void {
     this.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['s3:PutObject'],
-        resources: [`${bucketArn}/${objectPattern(location.prefix)}`],
-      }),
+      new PolicyStatement({ actions: ['firehose:PutRecordBatch'], resources: [stream.streamArn] }),
     );
-    this.addEnvironment('PGOTEL_ARCHIVE_URL', s3Url(location));
+    this.addEnvironment('PGOTEL_ARCHIVE_STREAM', stream.streamName);
   }
 
   /** Lets the collector read exactly these secrets (target credentials, remote-write password or token). */

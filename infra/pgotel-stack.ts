@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { PgotelConfig } from '../shared/config/schema.ts';
@@ -12,6 +13,7 @@ import {
 } from './access.ts';
 import { CollectorAlarms } from './alarms.ts';
 import { ArchiveBucket } from './archive-bucket.ts';
+import { ArchiveStream } from './archive-stream.ts';
 import { CollectorFunction } from './collector-function.ts';
 import { CollectorQueues } from './collector-queues.ts';
 import { DispatcherFunction } from './dispatcher-function.ts';
@@ -56,21 +58,29 @@ export class PgotelStack extends Stack {
 
     const external = configuredArchive(config);
     let archiveLocation: S3Location;
+    let bucketArn: string;
+    /** The bucket ARN as cdk-nag prints it in finding ids. */
+    let bucketFinding: string;
     if (external === undefined) {
       const archive = new ArchiveBucket(this, 'Archive');
       archiveLocation = { bucket: archive.bucket.bucketName, prefix: OWN_ARCHIVE_PREFIX };
-      collector.bindArchive(archiveLocation, archive.bucket.bucketArn);
-      const bucketRef = `<${this.getLogicalId(archive.bucket.node.defaultChild as CfnBucket)}.Arn>`;
-      this.acknowledgeArchiveWildcard(collector, bucketRef, OWN_ARCHIVE_PREFIX);
+      bucketArn = archive.bucket.bucketArn;
+      bucketFinding = `<${this.getLogicalId(archive.bucket.node.defaultChild as CfnBucket)}.Arn>`;
     } else {
       archiveLocation = external;
-      collector.bindArchive(external, `arn:${this.partition}:s3:::${external.bucket}`);
-      this.acknowledgeArchiveWildcard(
-        collector,
-        `arn:<AWS::Partition>:s3:::${external.bucket}`,
-        external.prefix,
-      );
+      bucketArn = `arn:${this.partition}:s3:::${external.bucket}`;
+      bucketFinding = `arn:<AWS::Partition>:s3:::${external.bucket}`;
     }
+    const archiveStream = new ArchiveStream(this, 'ArchiveStream', {
+      location: archiveLocation,
+      bucketArn,
+      compression: config.archive?.compression ?? 'gzip',
+      ...(config.archive?.buffer_seconds === undefined
+        ? {}
+        : { bufferSeconds: config.archive.buffer_seconds }),
+    });
+    collector.bindArchiveStream(archiveStream);
+    this.acknowledgeArchiveWildcard(archiveStream.role, bucketFinding, archiveLocation.prefix);
 
     collector.bindSecrets(configuredSecrets(config));
     const workspace = ampWorkspace(config);
@@ -104,6 +114,7 @@ export class PgotelStack extends Stack {
       CollectorFunctionArn: collector.functionArn,
       StateTableName: state.table.tableName,
       ArchiveUrl: s3Url(archiveLocation),
+      ArchiveStreamName: archiveStream.streamName,
       CollectorQueueUrl: queues.queue.queueUrl,
       DeadLetterQueueUrl: queues.deadLetterQueue.queueUrl,
       FailedInvocationQueueUrl: queues.failedInvocations.queueUrl,
@@ -114,14 +125,12 @@ export class PgotelStack extends Stack {
     for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
   }
 
-  private acknowledgeArchiveWildcard(collector: CollectorFunction, bucket: string, prefix: string): void {
-    const role = collector.role;
-    if (role === undefined) return;
+  private acknowledgeArchiveWildcard(role: IRole, bucket: string, prefix: string): void {
     Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${bucket}/${objectPattern(prefix)}]`,
       reason:
-        'Archive object keys are created per target, tier and minute, so PutObject must cover the archive ' +
-        'prefix; the statement allows only s3:PutObject, only under that prefix.',
+        'The archive stream names its objects per buffer interval and minute, so PutObject must cover the ' +
+        'archive prefix; the statement allows only s3:PutObject and s3:AbortMultipartUpload under that prefix.',
     });
   }
 }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createS3Client } from '../../shared/archive/s3-store.ts';
+import type { StreamArchive } from '../../shared/archive/archive-run.ts';
+import { createFirehoseClient, FirehoseRecordStream } from '../../shared/archive/firehose-stream.ts';
 import {
-  archiveDestination,
   type ConnectionSource,
   connectionSource,
   planTargets,
@@ -29,11 +29,11 @@ export interface Container {
   ports(target: string): Promise<{ ports: RunPorts; setupErrors: string[] }>;
 }
 
-/** Builds the container from the environment: `PGOTEL_STATE_TABLE`, `PGOTEL_ARCHIVE_URL`, `AWS_REGION`. */
+/** Builds the container from the environment: `PGOTEL_STATE_TABLE`, `PGOTEL_ARCHIVE_STREAM`, `AWS_REGION`. */
 export function createContainer(env: NodeJS.ProcessEnv, moduleUrl: string): Container {
   const config = readDeployedConfig(env, moduleUrl);
   const table = requiredEnv(env, 'PGOTEL_STATE_TABLE');
-  const archiveUrl = env.PGOTEL_ARCHIVE_URL ?? config.archive?.url;
+  const archiveStream = env.PGOTEL_ARCHIVE_STREAM;
   const region = env.AWS_REGION ?? 'us-east-1';
 
   const secrets = new SecretsManagerSource(createSecretsManagerClient({ region }));
@@ -44,12 +44,13 @@ export function createContainer(env: NodeJS.ProcessEnv, moduleUrl: string): Cont
   });
   const seriesState = new DynamoDbSeriesStateStore(dynamodb, table);
   const cardinality = new DynamoDbCardinalityStore(dynamodb, table);
-  const archive =
-    archiveUrl === undefined
+  const archive: StreamArchive | undefined =
+    archiveStream === undefined || archiveStream === ''
       ? undefined
-      : archiveDestination(archiveUrl, config.archive?.compression ?? 'none', {
-          s3: createS3Client({ region, requestTimeoutMs: 10_000 }),
-        });
+      : {
+          stream: new FirehoseRecordStream(createFirehoseClient({ region }), archiveStream),
+          compression: config.archive?.compression ?? 'gzip',
+        };
   const rw = config.remote_write;
   const caFetch = rw?.ca_file === undefined ? undefined : createCaFetch(readFileSync(rw.ca_file, 'utf8'));
   let signer: Promise<RequestSigner> | undefined;

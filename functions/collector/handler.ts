@@ -44,7 +44,7 @@ async function collectOne(request: CollectRequest, context: Context): Promise<Ru
   return summary;
 }
 
-/** A request that can never succeed is logged and answered, not retried. */
+/** A request that can never succeed is logged and answered (a direct or EventBridge invoke), not retried. */
 function rejected(error: RequestError): { error: string } {
   logger.error('invalid request', { error: error.message });
   return { error: `invalid request: ${error.message}` };
@@ -65,12 +65,13 @@ export async function handler(
         try {
           request = parseCollectRequest(JSON.parse(record.body), container.targets);
         } catch (error) {
-          rejected(
-            new RequestError(
-              `SQS message ${record.messageId}: ${error instanceof Error ? error.message : error}`,
-            ),
+          // Never dropped: the record fails, SQS delivers it again and, after the last receive, moves it to the
+          // dead-letter queue, whose alarm tells the operator. Nobody reads an answer to a queue message.
+          const invalid = new RequestError(
+            `SQS message ${record.messageId}: ${error instanceof Error ? error.message : error}`,
           );
-          return;
+          rejected(invalid);
+          throw invalid;
         }
         await collectOne(request, context);
       },

@@ -100,6 +100,31 @@ export function parseArchiveKey(key: string): ParsedArchiveKey | undefined {
   };
 }
 
+/** A stream object's key: written by the delivery stream, holding records of many runs. */
+export interface ParsedStreamKey {
+  readonly prefix: string;
+  /** Start of the partition minute (UTC): when the stream received the object's oldest record. */
+  readonly timeMs: number;
+  readonly compression: ArchiveCompression;
+}
+
+const STREAM_KEY_PATTERN =
+  /^(?:(.*)\/)?year=(\d{4})\/month=(\d{2})\/day=(\d{2})\/hour=(\d{2})\/minute=(\d{2})\/([^/]+)\.binpb(\.gz)?$/;
+
+/**
+ * Parses the key of an object the delivery stream wrote (the stream's own file name right under the minute
+ * partition, e.g. `pgotel/year=2026/…/minute=05/pgotel-archive-1-2026-11-29-14-05-12-<uuid>.binpb.gz`);
+ * undefined for anything else, per-run objects included (they sit two folders deeper).
+ */
+export function parseStreamKey(key: string): ParsedStreamKey | undefined {
+  const m = STREAM_KEY_PATTERN.exec(key);
+  if (m === null) return undefined;
+  const [, prefix = '', y, mo, d, h, mi, , gz] = m;
+  const timeMs = utc(y, mo, d, h, mi, '0', '0');
+  if (timeMs === undefined) return undefined;
+  return { prefix, timeMs, compression: gz === undefined ? 'none' : 'gzip' };
+}
+
 /**
  * Percent-encodes everything outside `[A-Za-z0-9._-]` (UTF-8, upper-case hex), which is S3's safe set
  * minus the characters that need care in URLs and shells. `.` and `..` are encoded too: as path

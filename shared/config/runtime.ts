@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { ObjectArchive } from '../archive/archive-run.ts';
 import { openArchiveStore } from '../archive/open.ts';
 import type { ArchiveCompression } from '../archive/s3-key.ts';
 import type { CollectTarget } from '../collect/collect.ts';
@@ -192,6 +193,6 @@ export function archiveDestination(
   url: string,
   compression: ArchiveCompression,
   deps: { readonly s3?: S3Client },
-): NonNullable<ExportDestinations['archive']> {
+): ObjectArchive {
   return { ...openArchiveStore(url, deps), compression };
 }

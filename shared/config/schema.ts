@@ -201,8 +201,16 @@ export const archiveSchema = z
     url: z
       .string()
       .regex(/^(s3:\/\/[a-z0-9.-]{3,63}(\/.*)?|file:\/\/.+)$/, 'must be s3://bucket/prefix or file://DIR'),
-    /** @default 'none' */
-    compression: z.enum(['none', 'gzip']).default('none'),
+    /**
+     * Compression of archived data: `gzip` members or plain protobuf. @default 'none' for the CLI's archives,
+     * 'gzip' for the deployed collector's stream (Firehose bills ingested bytes, rounded up to 5 KB per record)
+     */
+    compression: z.enum(['none', 'gzip']).optional(),
+    /**
+     * Deployed collector: how long the delivery stream gathers the fleet's records before it writes one S3 object
+     * (60–900 s). Longer means fewer, larger objects; replay sees a run once its object is written. @default 300
+     */
+    buffer_seconds: z.number().int().min(60).max(900).optional(),
   })
   .strict();
 

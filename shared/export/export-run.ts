@@ -1,6 +1,4 @@
-import { type ArchiveResult, archiveBatch } from '../archive/archive.ts';
-import type { ArchiveCompression } from '../archive/s3-key.ts';
-import type { ArchiveStore } from '../archive/store.ts';
+import { type ArchiveDestination, type ArchiveSummary, archiveRun } from '../archive/archive-run.ts';
 import type { MetricBatch, Tier } from '../model/metrics.ts';
 import { type RemoteWriteOptions, type RemoteWriteReport, remoteWrite } from './remote-write.ts';
 import { toTimeSeriesWithKeys } from './remote-write-labels.ts';
@@ -10,11 +8,7 @@ import { labelsFromKey } from './staleness.ts';
 /** Where a run's data goes; either may be absent. */
 export interface ExportDestinations {
   readonly remoteWrite?: Omit<RemoteWriteOptions, 'deadlineMs'>;
-  readonly archive?: {
-    readonly store: ArchiveStore;
-    readonly prefix: string;
-    readonly compression: ArchiveCompression;
-  };
+  readonly archive?: ArchiveDestination;
 }
 
 /** One run's batches and what identifies them. */
@@ -37,23 +31,12 @@ export interface ExportRequest {
   readonly collected?: (metricName: string) => boolean;
 }
 
-/** What the archive did: one object per tier. */
-export interface ArchiveSummary {
-  readonly ok: boolean;
-  readonly objects: readonly (ArchiveResult & { readonly tier: Tier })[];
-  readonly errors: readonly string[];
-}
-
 /** Outcome of exporting one run. */
 export interface ExportSummary {
   readonly remoteWrite?: RemoteWriteReport & { readonly staleMarkers: number };
   readonly archive?: ArchiveSummary;
   /** Series keys per tier to pass as `previousSeries` to the next run (tiers not in this run keep theirs). */
   readonly series: Record<Tier, string[]>;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The series of each tier, plus stale markers for what vanished since the previous run. */
@@ -101,31 +84,6 @@ export function seriesWithStaleness(request: Omit<ExportRequest, 'deadlineMs'>):
   return { fresh, stale, keys };
 }
 
-async function archiveAll(
-  request: ExportRequest,
-  archive: NonNullable<ExportDestinations['archive']>,
-): Promise<ArchiveSummary> {
-  const settled = await Promise.allSettled(
-    request.batches.map(async ({ tier, batch }) => ({
-      tier,
-      ...(await archiveBatch(archive.store, archive.prefix, batch, {
-        cluster: request.cluster,
-        target: request.target,
-        tier,
-        scheduledAtMs: request.scheduledAtMs,
-        compression: archive.compression,
-      })),
-    })),
-  );
-  const objects: (ArchiveResult & { tier: Tier })[] = [];
-  const errors: string[] = [];
-  for (const s of settled) {
-    if (s.status === 'fulfilled') objects.push(s.value);
-    else errors.push(errorMessage(s.reason));
-  }
-  return { ok: errors.length === 0, objects, errors };
-}
-
 /**
  * Remote-writes and archives one run at the same time. Neither can sink the other: when Prometheus is down
  * the archive is still written (and `replay` re-sends it later), and an S3 failure does not stop remote-write.
@@ -143,7 +101,7 @@ export async function exportRun(
           ...report,
           staleMarkers: stale.length,
         })),
-    destinations.archive === undefined ? undefined : archiveAll(request, destinations.archive),
+    destinations.archive === undefined ? undefined : archiveRun(request, destinations.archive),
   ]);
   return {
     ...(remoteWriteReport === undefined ? {} : { remoteWrite: remoteWriteReport }),

@@ -4,13 +4,16 @@
  *
  * Objects go out one per `send` call, oldest first, so a replayed request never mixes with fresh data
  * (Prometheus rejects a whole request for one out-of-order sample) and each series moves forward in time.
+ *
+ * Two kinds of objects are read: per-run objects (`<cluster>/<target>/<tier>-<time>.binpb`, the CLI's archives),
+ * and stream objects (the deployed collector's Firehose archive: many runs of the fleet concatenated in one
+ * object, partitioned by when the stream received them).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { readArchivedObject } from '../archive/archive.ts';
-import type { ParsedArchiveKey } from '../archive/s3-key.ts';
-import { parseArchiveKey, partitionPrefixes } from '../archive/s3-key.ts';
+import { parseArchiveKey, parseStreamKey, partitionPrefixes } from '../archive/s3-key.ts';
 import type { ArchiveStore } from '../archive/store.ts';
 import type { MetricBatch } from '../model/metrics.ts';
 
@@ -75,9 +78,30 @@ export interface ReplayReport {
   readonly resumedAfter?: string;
 }
 
+/**
+ * How far a stream object's partition may lie from the data it holds: the stream buffers records for up to
+ * 900 s before it writes an object (partitioned by the oldest record's arrival), and a record arrives up to a
+ * Lambda timeout (900 s at most) after its measurement. A minute on top for clock skew.
+ */
+export const STREAM_PARTITION_SLACK_MS = 16 * 60_000;
+
 interface Candidate {
   readonly key: string;
-  readonly parsed: ParsedArchiveKey;
+  /** Partition minute, epoch ms. */
+  readonly timeMs: number;
+  /** Per-run objects: the scheduled time; stream objects: the partition minute. */
+  readonly scheduledAtMs: number;
+  /** A stream object: holds many runs, possibly of other targets, possibly duplicated records. */
+  readonly stream: boolean;
+}
+
+/** The candidate a key names, or undefined for a key that is neither kind of archive object. */
+function candidateOf(key: string): Candidate | undefined {
+  const run = parseArchiveKey(key);
+  if (run !== undefined) return { key, timeMs: run.timeMs, scheduledAtMs: run.scheduledAtMs, stream: false };
+  const stream = parseStreamKey(key);
+  if (stream !== undefined) return { key, timeMs: stream.timeMs, scheduledAtMs: stream.timeMs, stream: true };
+  return undefined;
 }
 
 type Fetched = { readonly batches: MetricBatch[] } | { readonly error: string };
@@ -94,10 +118,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
   const resumedAfter = options.checkpoint === undefined ? undefined : await options.checkpoint.load();
   let candidates = await listCandidates(options);
   if (resumedAfter !== undefined) {
-    const after = parseArchiveKey(resumedAfter);
-    if (after === undefined)
+    const mark = candidateOf(resumedAfter);
+    if (mark === undefined)
       throw new CheckpointError(`replay checkpoint ${quoted(resumedAfter)} is not an archive key`);
-    const mark: Candidate = { key: resumedAfter, parsed: after };
     candidates = candidates.filter((c) => compareCandidates(c, mark) > 0);
   }
 
@@ -121,6 +144,7 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
     contiguous = false;
   };
 
+  const streamed = new Set<string>();
   for (const [i, candidate] of candidates.entries()) {
     fetchAt(i + prefetch);
     const fetched = await (inFlight[i] ?? fetchObject(store, candidate.key));
@@ -129,7 +153,8 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
       objects++;
       fail(candidate.key, fetched.error);
     } else {
-      const batches = fetched.batches.filter((b) => b.timeMs >= fromMs && b.timeMs <= toMs);
+      let batches = fetched.batches.filter((b) => b.timeMs >= fromMs && b.timeMs <= toMs);
+      if (candidate.stream) batches = streamBatches(batches, options.target, streamed);
       if (batches.length > 0) {
         objects++;
         try {
@@ -161,14 +186,23 @@ async function listCandidates(options: ReplayOptions): Promise<Candidate[]> {
   const firstMinute = Math.floor(options.fromMs / 60_000) * 60_000;
   const candidates: Candidate[] = [];
   const seen = new Set<string>();
-  for (const partition of partitionPrefixes(options.prefix, options.fromMs, options.toMs)) {
+  const from = options.fromMs - STREAM_PARTITION_SLACK_MS;
+  const to = options.toMs + STREAM_PARTITION_SLACK_MS;
+  for (const partition of partitionPrefixes(options.prefix, from, to)) {
     for await (const key of options.store.list(partition)) {
-      const parsed = parseArchiveKey(key);
-      if (parsed === undefined || seen.has(key)) continue;
-      if (parsed.timeMs < firstMinute || parsed.timeMs > options.toMs) continue;
-      if (options.target !== undefined && parsed.target !== options.target) continue;
+      if (seen.has(key)) continue;
+      const run = parseArchiveKey(key);
+      if (run !== undefined) {
+        if (run.timeMs < firstMinute || run.timeMs > options.toMs) continue;
+        if (options.target !== undefined && run.target !== options.target) continue;
+      } else {
+        const stream = parseStreamKey(key);
+        if (stream === undefined || stream.timeMs < from || stream.timeMs > to) continue;
+      }
+      const candidate = candidateOf(key);
+      if (candidate === undefined) continue;
       seen.add(key);
-      candidates.push({ key, parsed });
+      candidates.push(candidate);
     }
   }
   return candidates.sort(compareCandidates);
@@ -176,10 +210,27 @@ async function listCandidates(options: ReplayOptions): Promise<Candidate[]> {
 
 function compareCandidates(a: Candidate, b: Candidate): number {
   return (
-    a.parsed.timeMs - b.parsed.timeMs ||
-    a.parsed.scheduledAtMs - b.parsed.scheduledAtMs ||
-    (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+    a.timeMs - b.timeMs || a.scheduledAtMs - b.scheduledAtMs || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
   );
+}
+
+/**
+ * The batches of a stream object worth sending, oldest first: of the target (when one is asked for), each run's
+ * batch once. The stream may hold a record twice (a put retried after a lost answer); a batch's identity is its
+ * target, its time and its metrics (with their first series: a large batch is archived in parts), which a
+ * different run or part cannot share.
+ */
+function streamBatches(batches: MetricBatch[], target: string | undefined, sent: Set<string>): MetricBatch[] {
+  const out: MetricBatch[] = [];
+  for (const batch of batches) {
+    const instance = batch.resource['service.instance.id'];
+    if (target !== undefined && instance !== target) continue;
+    const identity = `${instance}\u0000${batch.resource['db.cluster']}\u0000${batch.timeMs}\u0000${batch.families.map((f) => `${f.name}:${f.points.length}:${JSON.stringify(f.points[0]?.attributes)}`).join(',')}`;
+    if (sent.has(identity)) continue;
+    sent.add(identity);
+    out.push(batch);
+  }
+  return out.sort((a, b) => a.timeMs - b.timeMs);
 }
 
 /** Never rejects: a prefetched object that fails must not become an unhandled rejection. */
@@ -234,7 +285,7 @@ function parseCheckpoint(path: string, bytes: Buffer): string | undefined {
   if (/[\u0000-\u001f\u007f-\u009f]/.test(text)) {
     throw notCheckpoint(text.includes('\n') ? 'more than one line' : 'binary data, not text');
   }
-  if (parseArchiveKey(text) === undefined) throw notCheckpoint(`${quoted(text)} is not an archive key`);
+  if (candidateOf(text) === undefined) throw notCheckpoint(`${quoted(text)} is not an archive key`);
   return text;
 }
 

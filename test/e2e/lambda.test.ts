@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import {
   CreateSecretCommand,
   PutSecretValueCommand,
@@ -11,8 +11,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeExportRequest } from '../../shared/otlp/decode.ts';
 import type { RunSummary } from '../../shared/run/run-collection.ts';
+import { archivedBatches } from '../helpers/archive.ts';
 import { type AwsEmulator, startAws } from '../helpers/aws.ts';
 import { pgotel } from '../helpers/cli.ts';
 import { type DeployedStack, deployStack } from '../helpers/deploy.ts';
@@ -89,19 +89,6 @@ async function functionLogs(): Promise<string> {
   }
 }
 
-/** The archive bucket and prefix from the `s3://bucket/prefix` output. */
-function archiveLocation(): { bucket: string; prefix: string } {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(stack.outputs.ArchiveUrl);
-  return { bucket: match?.[1] ?? '', prefix: match?.[2] ?? '' };
-}
-
-async function listKeys(prefix: string): Promise<string[]> {
-  const answer = await s3.send(
-    new ListObjectsV2Command({ Bucket: archiveLocation().bucket, Prefix: prefix }),
-  );
-  return (answer.Contents ?? []).map((o) => o.Key ?? '').sort();
-}
-
 /**
  * A moment after the run's samples were taken (at the start of its collection) and before any later run: the
  * run's own end, which comes before the next invocation starts.
@@ -171,7 +158,7 @@ afterAll(async () => {
 });
 
 describe('the deployed collector', () => {
-  it('writes what PostgreSQL reports to Prometheus and the same samples to the archive key', async () => {
+  it('writes what PostgreSQL reports to Prometheus and the same samples to the archive stream', async () => {
     // Prepare
     const before = await xactCommit();
     const [{ size }] = (await pg.query<{ size: string }>("SELECT pg_database_size('postgres') AS size")) as [
@@ -198,20 +185,21 @@ describe('the deployed collector', () => {
     );
     expect(commits?.value).toBeGreaterThanOrEqual(before);
     expect(commits?.value).toBeLessThanOrEqual(after);
-    const minute = new Date(Date.parse(summary.scheduledAt));
-    const pad = (n: number) => String(n).padStart(2, '0');
-    const expectedPrefix = `${archiveLocation().prefix}/year=${minute.getUTCFullYear()}/month=${pad(minute.getUTCMonth() + 1)}/day=${pad(minute.getUTCDate())}/hour=${pad(minute.getUTCHours())}/minute=${pad(minute.getUTCMinutes())}/shop/shop/`;
-    expect(summary.archiveKeys.map((k) => k.slice(0, expectedPrefix.length))).toStrictEqual([
-      expectedPrefix,
-      expectedPrefix,
-      expectedPrefix,
-    ]);
-    const historical = summary.archiveKeys.find((k) => k.includes('/historical-')) ?? '';
-    const object = await s3.send(new GetObjectCommand({ Bucket: archiveLocation().bucket, Key: historical }));
-    const [batch] = decodeExportRequest(
-      await (object.Body?.transformToByteArray() ?? Promise.resolve(new Uint8Array())),
+    // The run is one record in the archive stream: its tiers, each once, in the stream's objects.
+    expect(summary.archiveKeys.map((k) => k.replace(/^firehose:\/\/[^#]+#/, ''))).toStrictEqual(
+      ['critical', 'standard', 'historical'].map((tier) => `shop/${tier}/${summary.scheduledAt}`),
     );
-    const archivedSize = batch?.families
+    const runTime = Date.parse(summary.scheduledAt);
+    const archived = await archivedBatches(
+      s3,
+      stack.outputs.ArchiveUrl,
+      runTime,
+      runTime + summary.durationMs,
+      'shop',
+    );
+    expect(archived).toHaveLength(3);
+    const archivedSize = archived
+      .flatMap((b) => b.families)
       .find((f) => f.name === 'postgresql.database.size')
       ?.points.find((p) => p.attributes.database_name === 'postgres');
     expect(archivedSize?.value).toBe(Number(size));
@@ -266,7 +254,7 @@ describe('the deployed collector', () => {
     });
   });
 
-  it('answers a duplicate request, direct or through SQS, with the same single archive object', async () => {
+  it('collects a duplicate request, direct or through SQS, as one more measurement, archived once like the others', async () => {
     // Prepare
     const request = { target: TARGET, tiers: ['critical'], scheduledAt: new Date().toISOString() };
     const sqs = new SQSClient({ endpoint: aws.endpoint, region: aws.region, credentials: aws.credentials });
@@ -274,12 +262,11 @@ describe('the deployed collector', () => {
       const [sample] = await prom.query('timestamp(up{instance="shop"})');
       return sample?.value ?? 0;
     };
+    const fromMs = Date.now();
 
     // Act
     const first = await invoke(request);
     const second = await invoke(request);
-    const prefix = (first.archiveKeys[0] ?? '').replace(/[^/]+$/, '');
-    const keysBefore = await listKeys(prefix);
     const sentAt = Date.now() / 1000;
     await sqs.send(
       new SendMessageCommand({
@@ -292,12 +279,17 @@ describe('the deployed collector', () => {
     while ((await lastUp()) < sentAt && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+    const toMs = Date.now();
 
-    // Assess
+    // Assess: three runs, three `up` samples in Prometheus, and the archive has each of them exactly once
     expect(second.archiveKeys).toStrictEqual(first.archiveKeys);
     expect(second.remoteWrite?.ok).toBe(true);
     expect(await lastUp()).toBeGreaterThanOrEqual(sentAt);
-    expect(await listKeys(prefix)).toStrictEqual(keysBefore);
+    const ups = await prom.rawSamples('up{instance="shop"}', (toMs - fromMs) / 1000 + 1, toMs / 1000);
+    const upTimes = (ups[0]?.values ?? []).map(([ts]) => Math.round(ts * 1000)).filter((t) => t >= fromMs);
+    expect(upTimes).toHaveLength(3);
+    const archived = await archivedBatches(s3, stack.outputs.ArchiveUrl, fromMs, toMs, 'shop');
+    expect(archived.map((b) => b.timeMs).sort()).toStrictEqual(upTimes.sort());
   });
 
   it('keeps exactly the cardinality budget in Prometheus, and the same set in every container', async () => {

@@ -22,6 +22,7 @@ export const STACK_OUTPUT_NAMES = [
   'CollectorFunctionArn',
   'StateTableName',
   'ArchiveUrl',
+  'ArchiveStreamName',
   'CollectorQueueUrl',
   'DeadLetterQueueUrl',
   'FailedInvocationQueueUrl',

@@ -77,6 +77,11 @@ export interface PromInstance {
   readonly logFile: string;
   /** Instant query (at `timeSec`, default now). Throws on an API error. A scalar result is one sample with no labels. */
   query(promql: string, timeSec?: number): Promise<PromSample[]>;
+  /**
+   * Every stored sample of the series `selector` matches with a timestamp in (`endSec` − `seconds`, `endSec`]: the
+   * raw data (an instant query of a range selector), not the evaluated steps of a range query.
+   */
+  rawSamples(selector: string, seconds: number, endSec: number): Promise<PromRangeSeries[]>;
   /** Range query. Throws on an API error. */
   queryRange(promql: string, startSec: number, endSec: number, stepSec: number): Promise<PromRangeSeries[]>;
   /** Number of series matching `match` over the last hour. @default '{__name__=~".+"}' */
@@ -185,6 +190,17 @@ class PrometheusServer implements PromInstance {
       metric,
       value: parseValue(value[1]),
       timestampSec: value[0],
+    }));
+  }
+
+  async rawSamples(selector: string, seconds: number, endSec: number): Promise<PromRangeSeries[]> {
+    const promql = `${selector}[${Math.ceil(seconds)}s]`;
+    const data = (await this.#api('/api/v1/query', { query: promql, time: String(endSec) })) as QueryData;
+    if (data.resultType !== 'matrix')
+      throw new Error(`query ${promql}: unexpected result type ${data.resultType}`);
+    return (data.result as RawMatrixEntry[]).map(({ metric, values }) => ({
+      metric,
+      values: values.map(([ts, value]): [number, number] => [ts, parseValue(value)]),
     }));
   }
 

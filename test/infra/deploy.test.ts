@@ -101,6 +101,7 @@ describe('deployStack (cdk bootstrap + deploy into the emulator)', () => {
     expect(deployed.bootstrapMs).toBeGreaterThan(0);
     expect(deployed.deployMs).toBeGreaterThan(0);
     expect(deployed.outputs.ArchiveUrl).toMatch(/^s3:\/\/[a-z0-9.-]+\/pgotel$/);
+    expect(deployed.outputs.ArchiveStreamName).toMatch(/^[A-Za-z0-9_.-]+$/);
     expect(deployed.outputs.CollectorFunctionArn).toContain(deployed.outputs.CollectorFunctionName);
     expect(deployed.outputs.CollectorQueueUrl).toMatch(/^https?:\/\//);
     expect(deployed.outputs.DeadLetterQueueUrl).toMatch(/^https?:\/\//);
@@ -137,7 +138,7 @@ describe('deployStack (cdk bootstrap + deploy into the emulator)', () => {
     // Assess
     expect(config.Environment?.Variables).toMatchObject({
       PGOTEL_STATE_TABLE: deployed.outputs.StateTableName,
-      PGOTEL_ARCHIVE_URL: deployed.outputs.ArchiveUrl,
+      PGOTEL_ARCHIVE_STREAM: deployed.outputs.ArchiveStreamName,
       POWERTOOLS_SERVICE_NAME: 'pgotel-collector',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',

@@ -138,22 +138,15 @@ describe('PgotelStack', () => {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
       };
-      expect(own.Environment).toEqual({
-        Variables: {
-          ...common,
-          PGOTEL_STATE_TABLE: { Ref: expect.stringMatching(/^StateTable/) },
-          PGOTEL_ARCHIVE_URL: {
-            'Fn::Join': ['', ['s3://', { Ref: expect.stringMatching(/^ArchiveBucket/) }, '/pgotel']],
+      const stream = { PGOTEL_ARCHIVE_STREAM: { Ref: expect.stringMatching(/^ArchiveStream/) } };
+      for (const fn of [own, external])
+        expect(fn.Environment).toEqual({
+          Variables: {
+            ...common,
+            PGOTEL_STATE_TABLE: { Ref: expect.stringMatching(/^StateTable/) },
+            ...stream,
           },
-        },
-      });
-      expect(external.Environment).toEqual({
-        Variables: {
-          ...common,
-          PGOTEL_STATE_TABLE: { Ref: expect.stringMatching(/^StateTable/) },
-          PGOTEL_ARCHIVE_URL: 's3://existing-bucket/pg',
-        },
-      });
+        });
     });
 
     it('joins the configured VPC without creating or changing security groups', () => {
@@ -308,38 +301,71 @@ describe('PgotelStack', () => {
       });
     });
 
-    it('lets the collector only put objects under its prefix', () => {
+    it('lets the collector only put records into the archive stream, and the stream only write under the prefix', () => {
       // Act
       const own = synth(config(ONE_TARGET)).template;
       const external = synth(config(`${ONE_TARGET}\narchive: { url: "s3://existing-bucket/pg" }`)).template;
       const root = synth(config(`${ONE_TARGET}\narchive: { url: "s3://existing-bucket" }`)).template;
 
-      // Assess
-      const s3 = (t: Template) =>
-        collectorStatements(t).filter((s) => [s.Action].flat().some((a) => a.startsWith('s3:')));
-      expect(s3(own)).toEqual([
-        {
-          Effect: 'Allow',
-          Action: 's3:PutObject',
-          Resource: {
-            'Fn::Join': [
-              '',
-              [{ 'Fn::GetAtt': [expect.stringMatching(/^ArchiveBucket/), 'Arn'] }, '/pgotel/*'],
-            ],
+      // Assess: the collector never touches S3
+      for (const t of [own, external]) {
+        expect(
+          collectorStatements(t).filter((s) => [s.Action].flat().some((a) => /^(s3|firehose):/.test(a))),
+        ).toEqual([
+          {
+            Effect: 'Allow',
+            Action: 'firehose:PutRecordBatch',
+            Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ArchiveStream/), 'Arn'] },
           },
+        ]);
+      }
+      const writes = (t: Template) =>
+        roleStatements(t, 'ArchiveStreamDeliveryRole').find((s) =>
+          [s.Action].flat().includes('s3:PutObject'),
+        );
+      expect(writes(own)).toEqual({
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        Resource: {
+          'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^ArchiveBucket/), 'Arn'] }, '/pgotel/*']],
         },
-      ]);
-      expect(s3(external)).toEqual([
-        {
-          Effect: 'Allow',
-          Action: 's3:PutObject',
-          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::existing-bucket/pg/*']] },
-        },
-      ]);
-      expect(s3(root)[0]?.Resource).toEqual({
+      });
+      expect(writes(external)?.Resource).toEqual({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::existing-bucket/pg/*']],
+      });
+      expect(writes(root)?.Resource).toEqual({
         'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::existing-bucket/*']],
       });
       expect(external.findResources('AWS::S3::Bucket')).toEqual({});
+    });
+
+    it('streams into the archive partitions, one object per buffer interval, records kept as they are', () => {
+      // Act
+      const own = synth(config(ONE_TARGET)).template;
+      const tuned = synth(
+        config(
+          `${ONE_TARGET}\narchive: { url: "s3://existing-bucket/pg", compression: none, buffer_seconds: 900 }`,
+        ),
+      ).template;
+
+      // Assess
+      const destination = (t: Template) =>
+        Object.values(t.findResources('AWS::KinesisFirehose::DeliveryStream'))[0]?.Properties
+          ?.ExtendedS3DestinationConfiguration;
+      const partition =
+        'year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/minute=!{timestamp:mm}/';
+      expect(destination(own)).toMatchObject({
+        Prefix: `pgotel/${partition}`,
+        ErrorOutputPrefix: `pgotel/errors/!{firehose:error-output-type}/${partition}`,
+        FileExtension: '.binpb.gz',
+        CompressionFormat: 'UNCOMPRESSED',
+        BufferingHints: { IntervalInSeconds: 300, SizeInMBs: 64 },
+      });
+      expect(destination(tuned)).toMatchObject({
+        Prefix: `pg/${partition}`,
+        FileExtension: '.binpb',
+        BufferingHints: { IntervalInSeconds: 900, SizeInMBs: 64 },
+      });
     });
 
     it('refuses a file:// archive, which would vanish with the Lambda', () => {
@@ -659,6 +685,7 @@ remote_write:
     expect(Object.keys(template.findOutputs('*')).sort()).toEqual(
       [
         'ArchiveUrl',
+        'ArchiveStreamName',
         'CollectorFunctionArn',
         'CollectorFunctionName',
         'CollectorQueueUrl',
