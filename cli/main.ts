@@ -1,23 +1,35 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, loadConfig } from '../shared/config/load.ts';
+import {
+  DEFAULT_CONNECTION_LIMIT,
+  DEFAULT_HBA_ADDRESS,
+  DEFAULT_ROLE,
+} from '../shared/doctor/monitoring-role.ts';
 import { toPrometheusText } from '../shared/export/prom-text.ts';
 import { runCollection } from '../shared/run/run-collection.ts';
 import { MemoryCardinalityStore } from '../shared/state/memory.ts';
 import { type CollectCommandOptions, parseTiers, planCollection } from './collect.ts';
 import { buildDestinations, type DestinationFlags } from './destinations.ts';
+import { type DoctorFlags, doctor } from './doctor.ts';
 import { formatExportSummary } from './format-export.ts';
 import { formatTable } from './format-table.ts';
 import { formatSummary, type InvokeFlags, invokeCollector } from './invoke.ts';
 import { printable, printableLines } from './printable.ts';
 import { parseTime, runReplay } from './replay.ts';
+import { type SetupUserFlags, setupUser } from './setup-user.ts';
 
-/** Exit codes: 0 ok, 1 usage or config error, 2 target unreachable (up = 0), 3 an export failed. */
-export const EXIT = { ok: 0, usage: 1, down: 2, exportFailed: 3 } as const;
+/**
+ * Exit codes: 0 ok, 1 usage or config error, 2 target unreachable (up = 0), 3 an export failed, 4 a `doctor`
+ * check failed (something blocks collection or makes queries fail).
+ */
+export const EXIT = { ok: 0, usage: 1, down: 2, exportFailed: 3, checkFailed: 4 } as const;
 
 interface Io {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly env: NodeJS.ProcessEnv;
+  /** Where `setup-user` reads a password (`--password-stdin`, the prompt). @default process.stdin */
+  readonly stdin?: NodeJS.ReadStream;
 }
 
 /** Writes text meant for people (a table, a summary, help) to stdout, control characters escaped. */
@@ -122,6 +134,13 @@ async function invokeCommand(flags: InvokeFlags, io: Io): Promise<number> {
   return EXIT.ok;
 }
 
+async function doctorCommand(flags: DoctorFlags, io: Io): Promise<number> {
+  const report = await doctor(flags, io.env);
+  human(io, report.text);
+  if (!report.connected) return EXIT.down;
+  return report.checks.some((c) => c.status === 'fail') ? EXIT.checkFailed : EXIT.ok;
+}
+
 /** Builds the `pgotel` command tree; `io` is injectable for tests. */
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command('pgotel')
@@ -222,6 +241,85 @@ Example:
 Exit codes: 0 ok, 1 usage error or the function failed, 2 target down (up = 0), 3 an export failed.`,
     )
     .action(async (flags: InvokeFlags) => setExit(await invokeCommand(flags, io)));
+
+  program
+    .command('setup-user')
+    .description(
+      'Print (or with --apply run) the SQL of a least-privilege monitoring role: pg_monitor, CONNECT per database, a connection limit, pg_stat_statements where preloaded; idempotent. Also prints the pg_hba.conf line.',
+    )
+    .option('--role <name>', 'the monitoring role', DEFAULT_ROLE)
+    .option(
+      '--databases <list>',
+      'comma-separated databases to grant CONNECT on (default with --dsn: every database that allows connections)',
+    )
+    .option('--connection-limit <n>', 'sessions the role may hold at once', String(DEFAULT_CONNECTION_LIMIT))
+    .option(
+      '--hba-address <cidr>',
+      "the collector's addresses, for the pg_hba.conf line",
+      DEFAULT_HBA_ADDRESS,
+    )
+    .option(
+      '--dsn <url>',
+      'an admin connection (a superuser; RDS/Aurora: the master user) to read the server from',
+    )
+    .option('--apply', 'run the SQL on --dsn instead of printing it')
+    .option(
+      '--password-secret <arn>',
+      'take the password from this Secrets Manager secret (plain, or JSON "password")',
+    )
+    .option('--password-stdin', 'read the password from stdin (one line)')
+    .option('--keep-password', "leave an existing role's password as it is (re-runs)")
+    .addOption(new Option('--password <password>').hideHelp())
+    .addHelpText(
+      'after',
+      `
+The password never comes from the command line (--password is refused). It is turned into a SCRAM-SHA-256
+verifier here, so neither the printed SQL nor the server log ever holds it; printed without a password source,
+the SQL asks for it with psql's \\password. With --apply and no source, a terminal is asked (no echo).
+
+Examples:
+  pgotel setup-user --databases postgres,shop > pgotel-role.sql && psql "$ADMIN_DSN" -f pgotel-role.sql
+  pgotel setup-user --dsn "$ADMIN_DSN"                  # the SQL for this server's databases and settings
+  pgotel setup-user --apply --dsn "$ADMIN_DSN" --password-secret arn:aws:secretsmanager:…:secret:pgotel/orders
+  printf %s "$PW" | pgotel setup-user --apply --dsn "$ADMIN_DSN" --password-stdin --connection-limit 3
+
+Exit codes: 0 ok, 1 usage error or the setup failed (nothing was changed).`,
+    )
+    .action(async (flags: SetupUserFlags) =>
+      setExit(
+        await setupUser(flags, {
+          stdout: (text) => human(io, text),
+          stderr: io.stderr,
+          env: io.env,
+          stdin: io.stdin ?? process.stdin,
+        }),
+      ),
+    );
+
+  program
+    .command('doctor')
+    .description(
+      'Check a target as the collector sees it: connection and TLS, privileges, pg_stat_statements, track_* settings, version, and one real run of the catalog (what is skipped and why, what fails). One line per check, with the fix.',
+    )
+    .option('--dsn <url>', "the monitoring role's connection (default: $DATABASE_URL)")
+    .option(
+      '--config <file>',
+      'pgotel.config.yaml: check a target as configured (DSN or secret_arn, databases, limits)',
+    )
+    .option('--target <name>', 'target name in the config (default: the first)')
+    .addHelpText(
+      'after',
+      `
+Each line: ok|warn|fail, the check, what was found — fix: what to do. warn: collection works, but data is missing
+or the role is more than it needs to be; fail: collection is blocked or queries fail.
+
+Examples:
+  pgotel doctor --dsn postgres://pgotel_monitor:…@db.internal:5432/postgres?sslmode=verify-full&sslrootcert=ca.pem
+  pgotel doctor --config pgotel.config.yaml --target orders-primary    # reads secret_arn from Secrets Manager
+
+Exit codes: 0 nothing failed (warnings allowed), 1 usage or config error, 2 cannot connect, 4 a check failed.`,
+    )
+    .action(async (flags: DoctorFlags) => setExit(await doctorCommand(flags, io)));
   return program;
 }
 
