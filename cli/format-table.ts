@@ -1,5 +1,6 @@
 import type { CollectResult } from '../shared/collect/collect.ts';
 import type { MetricFamily } from '../shared/model/metrics.ts';
+import { EXCLUDED_METRICS } from '../shared/queries/historical.ts';
 import { printable } from './printable.ts';
 
 function humanBytes(n: number): string {
@@ -35,6 +36,57 @@ function labelsOf(attributes: Readonly<Record<string, string>>): string {
 function queryOutcome(q: CollectResult['queries'][number]): string {
   const database = q.database === undefined ? '' : ` (${printable(q.database)})`;
   return `${printable(q.query)}${database}: ${printable(q.message ?? '')}`;
+}
+
+/** Words of the `reason` attribute of `pgotel.tables.excluded` and `pgotel.indexes.excluded`, for the summary line. */
+const EXCLUDED_REASONS: Readonly<Record<string, string>> = {
+  cap: 'over the max_tables/max_indexes cap',
+  filter: 'outside the schema filters or under min_relation_size_bytes',
+  locked: 'ACCESS EXCLUSIVE locked',
+};
+
+function counted(n: number, one: string, many: string): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
+/**
+ * One line per database whose tables or indexes were not all reported (`pgotel.*.excluded` above 0):
+ * `relations not reported in bench: 1,900 tables, 5,950 indexes over the max_tables/max_indexes cap`.
+ */
+function excludedLines(result: CollectResult): string[] {
+  const counts = new Map<string, Map<string, { table: number; index: number }>>();
+  for (const { batch } of result.batches) {
+    for (const family of batch.families) {
+      const kind =
+        family.name === EXCLUDED_METRICS.table
+          ? 'table'
+          : family.name === EXCLUDED_METRICS.index
+            ? 'index'
+            : undefined;
+      if (kind === undefined) continue;
+      for (const { attributes, value } of family.points) {
+        const { database_name: database = '', reason = '' } = attributes;
+        if (value <= 0) continue;
+        const byReason = counts.get(database) ?? new Map<string, { table: number; index: number }>();
+        const entry = byReason.get(reason) ?? { table: 0, index: 0 };
+        entry[kind] += value;
+        byReason.set(reason, entry);
+        counts.set(database, byReason);
+      }
+    }
+  }
+  const lines: string[] = [];
+  for (const [database, byReason] of [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const parts = [...byReason].map(([reason, { table, index }]) => {
+      const what = [
+        ...(table > 0 ? [counted(table, 'table', 'tables')] : []),
+        ...(index > 0 ? [counted(index, 'index', 'indexes')] : []),
+      ].join(', ');
+      return `${what} ${EXCLUDED_REASONS[reason] ?? printable(reason)}`;
+    });
+    lines.push(`  relations not reported in ${printable(database)}: ${parts.join('; ')}`);
+  }
+  return lines;
 }
 
 function pad(text: string, width: number): string {
@@ -82,5 +134,6 @@ export function formatTable(result: CollectResult, options: { maxPointsPerMetric
   for (const q of result.queries) {
     for (const w of q.warnings ?? []) lines.push(`  warning ${printable(q.query)}: ${printable(w)}`);
   }
+  lines.push(...excludedLines(result));
   return `${lines.join('\n')}\n`;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { StreamArchive } from '../../shared/archive/archive-run.ts';
 import { createFirehoseClient, FirehoseRecordStream } from '../../shared/archive/firehose-stream.ts';
+import { SizeMemory } from '../../shared/collect/size-memory.ts';
 import {
   type ConnectionSource,
   connectionSource,
@@ -58,6 +59,8 @@ export function createContainer(env: NodeJS.ProcessEnv, moduleUrl: string): Cont
     signer = createSigV4Signer({ region: rw.auth.region, service: rw.auth.service });
 
   const plans = planTargets(config);
+  // Sizes of unchanged relations are not measured again while the container is warm (shared/collect/size-memory.ts).
+  const sizes = new SizeMemory();
   const connections = new Map<string, ConnectionSource>();
   const planOf = (target: string): TargetPlan => {
     const plan = plans.get(target);
@@ -97,6 +100,7 @@ export function createContainer(env: NodeJS.ProcessEnv, moduleUrl: string): Cont
           },
           seriesState,
           cardinality,
+          sizes,
         },
         setupErrors,
       };

@@ -13,6 +13,7 @@ import { FamilyBuilder } from './families.ts';
 import { DEFAULT_MAX_ROWS_PER_QUERY, type QueryReport, runQuery } from './run-query.ts';
 import { selfMetricPoints } from './self-metrics.ts';
 import { describeFailure, Session } from './session.ts';
+import type { SizeMemory } from './size-memory.ts';
 
 /** Per-tier session limits. */
 export interface TierSettings {
@@ -61,6 +62,11 @@ export interface CollectOptions {
    * @default DEFAULT_MAX_ROWS_PER_QUERY (10,000)
    */
   readonly maxRows?: number;
+  /**
+   * Relation sizes of earlier runs, for the queries that can reuse them (`rememberSizes`): given, a run measures
+   * only the relations that changed, and every relation at the memory's full-pass interval. Keep one per process.
+   */
+  readonly sizes?: SizeMemory;
   readonly now?: () => number;
 }
 
@@ -194,7 +200,15 @@ export async function collect(
       tier,
       families: (builders.get(tier) ?? new FamilyBuilder()).build(),
     }));
-    const dataSeries = built.reduce((n, b) => n + b.families.reduce((m, f) => m + f.points.length, 0), 0);
+    const builtSeries = (self: boolean) =>
+      built.reduce(
+        (n, b) =>
+          n +
+          b.families.reduce((m, f) => m + (f.name.startsWith('pgotel.') === self ? f.points.length : 0), 0),
+        0,
+      );
+    // Queries may report on themselves (`pgotel.tables.excluded`, ...): those are self-metrics too.
+    const dataSeries = builtSeries(false);
     const durationMs = performance.now() - started;
     // Self-metrics ride with the most frequent tier of the run, so they are exported once per run.
     const self = new FamilyBuilder();
@@ -223,7 +237,7 @@ export async function collect(
         a.database < b.database ? -1 : a.database > b.database ? 1 : 0,
       ),
       durationMs,
-      series: dataSeries + selfSeries,
+      series: dataSeries + builtSeries(true) + selfSeries,
     };
   };
 
@@ -267,6 +281,9 @@ export async function collect(
       ...(database === undefined ? {} : { database }),
       queryTimeoutMs: roundTripMs(item.tier),
       maxRows: options.maxRows ?? DEFAULT_MAX_ROWS_PER_QUERY,
+      ...(options.sizes !== undefined && item.query.rememberSizes === true && database !== undefined
+        ? { sizes: options.sizes.scope(target.name, database, item.query.name) }
+        : {}),
     });
     if (report.status === 'error') session.noteFailure(report.message ?? '', report.sqlstate);
     const warnings = [...(report.warnings ?? []), ...(builders.get(item.tier)?.add(points) ?? [])];

@@ -6,6 +6,7 @@ import { pickSql } from '../queries/select.ts';
 import type { MetricMapping, QueryDefinition, QueryLimits } from '../queries/types.ts';
 import { runReadOnlyStatement } from './read-only-statement.ts';
 import { describeFailure } from './session.ts';
+import { MEASURE_ALL, type SizeScope } from './size-memory.ts';
 
 /** Rows read at most from one query's result, unless a configured limit of the query is higher. */
 export const DEFAULT_MAX_ROWS_PER_QUERY = 10_000;
@@ -55,17 +56,20 @@ export interface RunQueryContext {
   readonly queryTimeoutMs: number;
   /** Rows read at most; see `rowLimit`. @default DEFAULT_MAX_ROWS_PER_QUERY */
   readonly maxRows?: number;
+  /** Sizes remembered for this query in this database (`rememberSizes` queries); without it every size is measured. */
+  readonly sizes?: SizeScope;
 }
 
 /**
  * The rows read at most from `query`: `maxRows`, or the configured limit the query takes (`max_tables`, ...)
- * when that is higher, since the query is bounded by it already and must not be cut below it.
+ * plus the one summary row a per-relation query adds (`pgotel.tables.excluded`, ...), when that is higher, since
+ * the query is bounded by it already and must not be cut below it.
  */
 function rowLimit(query: QueryDefinition, limits: QueryLimits, maxRows: number): number {
   let limit = maxRows;
   for (const name of query.params ?? []) {
     const value = limits[name];
-    if (ROW_COUNT_LIMITS.includes(name) && typeof value === 'number') limit = Math.max(limit, value);
+    if (ROW_COUNT_LIMITS.includes(name) && typeof value === 'number') limit = Math.max(limit, value + 1);
   }
   return limit;
 }
@@ -191,7 +195,11 @@ export async function runQuery(
     const message = `${query.requiresRelation} is not installed or not readable in database "${context.server.database}"`;
     return { report: { ...base, status: 'skipped', durationMs: 0, rows: 0, points: 0, message }, points: [] };
   }
-  const values = (query.params ?? []).map((name) => context.limits[name]);
+  const values: unknown[] = (query.params ?? []).map((name) => context.limits[name]);
+  if (query.rememberSizes === true) {
+    const { oids, signatures, sizes } = context.sizes?.remembered ?? MEASURE_ALL;
+    values.push(oids, signatures, sizes);
+  }
   const maxRows = rowLimit(query, context.limits, context.maxRows ?? DEFAULT_MAX_ROWS_PER_QUERY);
   const started = performance.now();
   try {
@@ -202,6 +210,7 @@ export async function runQuery(
     });
     checkColumns(query, result.fields);
     const points = rowsToPoints(query, result.rows, context);
+    context.sizes?.keep(result.rows);
     const durationMs = performance.now() - started;
     const report: QueryReport = {
       ...base,

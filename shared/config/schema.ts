@@ -139,10 +139,10 @@ export const customQuerySchema = z
 
 const limitsSchema = z
   .object({
-    /** @default 500 */
-    max_tables: z.number().int().min(0).default(500),
-    /** @default 1000 */
-    max_indexes: z.number().int().min(0).default(1000),
+    /** Most tables reported per database, largest first; the rest are counted in `pgotel.tables.excluded`. @default 10000 */
+    max_tables: z.number().int().min(0).default(10_000),
+    /** Most indexes reported per database, largest first; the rest are counted in `pgotel.indexes.excluded`. @default 10000 */
+    max_indexes: z.number().int().min(0).default(10_000),
     /** @default 0 */
     min_relation_size_bytes: z.number().int().min(0).default(0),
     exclude_schemas: z.array(z.string()).default([]),
@@ -276,8 +276,11 @@ export const configSchema = z
     archive: archiveSchema.optional(),
     cardinality: z
       .object({
-        /** @default 10000 (seed `max_series_per_metric`) */
-        max_series_per_metric: z.number().int().positive().default(10_000),
+        /**
+         * @default 100000 — the seed says 10,000, but every table and index is covered by default (up to 10,000 of
+         * each per database), and a per-index metric of a 6,000-index database already has 12,000 series
+         */
+        max_series_per_metric: z.number().int().positive().default(100_000),
         /** @default 3600 */
         window_seconds: z.number().int().positive().default(3600),
       })

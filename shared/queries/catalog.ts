@@ -15,8 +15,8 @@ export const BUILTIN_QUERIES: readonly QueryDefinition[] = [
 
 /** Limits used when the config file sets none (the `@default`s of {@link QueryLimits}). */
 export const DEFAULT_LIMITS: QueryLimits = {
-  maxTables: 500,
-  maxIndexes: 1000,
+  maxTables: 10_000,
+  maxIndexes: 10_000,
   minRelationSizeBytes: 0,
   excludeSchemas: [],
   includeSchemas: [],

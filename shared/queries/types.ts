@@ -62,6 +62,13 @@ export interface QueryDefinition {
   readonly requiresRelation?: string;
   /** Limits passed to the SQL as `$1`, `$2`, ... in this order. */
   readonly params?: readonly (keyof QueryLimits)[];
+  /**
+   * The query can reuse sizes measured by earlier runs (`collect/size-memory.ts`): after its `params` it takes
+   * three arrays — relation OIDs, the size signature each was measured under, its size in bytes — and
+   * measures only the relations whose signature changed (every relation when the arrays are empty); its rows
+   * carry `relid`, `size_signature` and `size_bytes` to remember.
+   */
+  readonly rememberSizes?: boolean;
   readonly metrics: readonly MetricMapping[];
   /** Where the query came from; custom queries are reported as such. @default 'builtin' */
   readonly origin?: 'builtin' | 'custom';
@@ -72,9 +79,12 @@ export interface QueryDefinition {
  * series so a database with 100,000 relations cannot blow up a run.
  */
 export interface QueryLimits {
-  /** Most tables reported per database, largest first. @default 500 */
+  /**
+   * Most tables reported per database, largest first; a database with more reports how many were left out
+   * (`pgotel.tables.excluded`). @default 10000
+   */
   readonly maxTables: number;
-  /** Most indexes reported per database, largest first. @default 1000 */
+  /** Most indexes reported per database, largest first, likewise (`pgotel.indexes.excluded`). @default 10000 */
   readonly maxIndexes: number;
   /** Tables and indexes smaller than this are not reported. @default 0 */
   readonly minRelationSizeBytes: number;

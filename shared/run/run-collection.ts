@@ -1,4 +1,5 @@
 import { type CollectResult, collect } from '../collect/collect.ts';
+import type { SizeMemory } from '../collect/size-memory.ts';
 import type { ConnectionSource, TargetPlan } from '../config/runtime.ts';
 import type { ConnectionParams } from '../db/connection.ts';
 import { type ExportDestinations, type ExportSummary, exportRun } from '../export/export-run.ts';
@@ -31,6 +32,11 @@ export interface RunPorts {
   readonly seriesState?: SeriesStateStore;
   /** Per-metric cardinality windows; used when the plan has a `cardinality` policy. */
   readonly cardinality?: CardinalityStore;
+  /**
+   * Relation sizes remembered from earlier runs of this process (a warm Lambda container): a run measures again only
+   * the relations that changed, and every one at the memory's full-pass interval. Absent: every size is measured.
+   */
+  readonly sizes?: SizeMemory;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -228,7 +234,13 @@ export async function runCollection(
       deadlineMs: collectDeadlineMs,
       ...(request.ignoreIntervals === true ? { ignoreIntervals: true } : {}),
     };
-    const options = { queries: plan.queries, limits: plan.limits, intervals: plan.intervals, now };
+    const options = {
+      queries: plan.queries,
+      limits: plan.limits,
+      intervals: plan.intervals,
+      now,
+      ...(ports.sizes === undefined ? {} : { sizes: ports.sizes }),
+    };
     let connection: ConnectionParams;
     try {
       connection = await ports.connection.get({ fresh });

@@ -35,8 +35,8 @@ describe('config validation', () => {
       max_connections: 2,
     });
     expect(config.queries.limits).toEqual({
-      max_tables: 500,
-      max_indexes: 1000,
+      max_tables: 10_000,
+      max_indexes: 10_000,
       min_relation_size_bytes: 0,
       exclude_schemas: [],
       include_schemas: [],

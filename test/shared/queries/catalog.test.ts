@@ -1,10 +1,13 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatTable } from '../../../cli/format-table.ts';
 import { type CollectResult, type CollectTarget, collect } from '../../../shared/collect/collect.ts';
+import { SizeMemory } from '../../../shared/collect/size-memory.ts';
 import { connectionTarget } from '../../../shared/config/local-target.ts';
 import { parseDsn } from '../../../shared/db/connection.ts';
 import type { Tier } from '../../../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';
+import { EXCLUDED_METRICS } from '../../../shared/queries/historical.ts';
 import type { QueryLimits } from '../../../shared/queries/types.ts';
 import { PG_MAJORS, type PgInstance, startPostgres, startReplica } from '../../helpers/postgres.ts';
 import { delay } from '../../helpers/processes.ts';
@@ -108,6 +111,54 @@ function seriesValue(
   const wanted = JSON.stringify(Object.entries(attributes).sort());
   return points(result, name).find((p) => JSON.stringify(Object.entries(p.attributes).sort()) === wanted)
     ?.value;
+}
+
+/** `pgotel.tables.excluded` and `pgotel.indexes.excluded` of one database, as `{ 'table cap': n, ... }`. */
+function excludedOf(result: CollectResult, database: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const kind of ['table', 'index'] as const) {
+    for (const p of points(result, EXCLUDED_METRICS[kind])) {
+      expect(Object.keys(p.attributes).sort()).toEqual(['database_name', 'reason']);
+      if (p.attributes.database_name === database) out[`${kind} ${p.attributes.reason}`] = p.value;
+    }
+  }
+  return out;
+}
+
+/** Every table and index of a database with its size by PostgreSQL's own functions, sorted by name. */
+async function sizesOf(
+  server: PgInstance,
+  database: string,
+): Promise<{ tables: string[]; indexes: string[] }> {
+  const tables = await server.query<{ line: string }>(
+    `SELECT format('%s.%s %s', n.nspname, c.relname, pg_total_relation_size(c.oid)) AS line
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND n.nspname IN ('app', 'audit') ORDER BY 1`,
+    [],
+    database,
+  );
+  const indexes = await server.query<{ line: string }>(
+    `SELECT format('%s.%s.%s %s', n.nspname, c.relname, x.relname, pg_relation_size(x.oid)) AS line
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class x ON x.oid = i.indexrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname IN ('app', 'audit') ORDER BY 1`,
+    [],
+    database,
+  );
+  return { tables: tables.map((r) => r.line), indexes: indexes.map((r) => r.line) };
+}
+
+/** The reported table and index sizes of one database, in the form of `sizesOf`. */
+function reportedSizes(result: CollectResult, database: string): { tables: string[]; indexes: string[] } {
+  const of = (metric: string, labels: readonly string[]) =>
+    points(result, metric)
+      .filter((p) => p.attributes.database_name === database)
+      .map((p) => `${labels.map((l) => p.attributes[l]).join('.')} ${p.value}`)
+      .sort();
+  return {
+    tables: of('postgresql.table.size', ['schema_name', 'table_name']),
+    indexes: of('postgresql.index.size', ['schema_name', 'table_name', 'index_name']),
+  };
 }
 
 async function waitFor(what: string, condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -493,6 +544,14 @@ describe.each(PG_MAJORS)('built-in query catalog on PostgreSQL %i', (major) => {
       const indexes = points(result, 'postgresql.index.size').map((p) => p.attributes.index_name);
       expect(indexes).toContain('calm_pkey');
       expect(indexes).not.toContain('busy_pkey');
+      expect(excludedOf(result, 'bounds')).toEqual({
+        'table cap': 0,
+        'table filter': 0,
+        'table locked': 1,
+        'index cap': 0,
+        'index filter': 0,
+        'index locked': 1,
+      });
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);
       await holder.end();
@@ -753,6 +812,242 @@ describe.each(PG_MAJORS)('built-in query catalog on PostgreSQL %i', (major) => {
     expect(after).toEqual(before); // nothing recycled a segment meanwhile
     expect(seriesValue(result, 'postgresql.wal.files', {})).toBe(Number(before[0]?.files));
     expect(seriesValue(result, 'postgresql.wal.size', {})).toBe(Number(before[0]?.size));
+  });
+
+  describe('coverage of every table and index', () => {
+    const TABLES = 520;
+    const historical = { tiers: ['historical'] as const, queries: ['table_stats', 'index_stats'] };
+    const both = () => targetFor(server, ['coverage', 'coverage_small']);
+
+    beforeAll(async () => {
+      // 520 tables with two indexes each in schema app (more than the old defaults of 500 tables and 1,000
+      // indexes), 3 tables with a primary key in schema audit; a second database with 2 tables.
+      await server.query('CREATE DATABASE coverage');
+      await server.query('CREATE SCHEMA app', [], 'coverage');
+      await server.query('CREATE SCHEMA audit', [], 'coverage');
+      await server.query(
+        `DO $$ BEGIN FOR i IN 1..${TABLES} LOOP
+           EXECUTE format('CREATE TABLE app.c%s (id int PRIMARY KEY, note text)', i);
+           EXECUTE format('CREATE INDEX c%s_note_idx ON app.c%s (note)', i, i);
+           EXECUTE format('INSERT INTO app.c%s SELECT g, repeat(''n'', 50) FROM generate_series(1, %s) g', i, i % 40);
+         END LOOP;
+         FOR i IN 1..3 LOOP EXECUTE format('CREATE TABLE audit.a%s (id int PRIMARY KEY)', i); END LOOP; END $$`,
+        [],
+        'coverage',
+      );
+      await server.query('ANALYZE', [], 'coverage');
+      await server.query('CREATE DATABASE coverage_small');
+      await server.query('CREATE SCHEMA app', [], 'coverage_small');
+      await server.query('CREATE TABLE app.s1 (id int PRIMARY KEY)', [], 'coverage_small');
+      await server.query('CREATE TABLE app.s2 (id int PRIMARY KEY)', [], 'coverage_small');
+    });
+
+    it('reports every table and index by default, sized exactly as pg_total_relation_size and pg_relation_size', async () => {
+      // Act
+      const result = await collectFrom(both(), historical);
+
+      // Assess
+      expect(problems(result)).toEqual([]);
+      const reported = reportedSizes(result, 'coverage');
+      const expected = await sizesOf(server, 'coverage');
+      expect(reported.tables).toHaveLength(TABLES + 3);
+      expect(reported.indexes).toHaveLength(TABLES * 2 + 3);
+      expect(reported).toEqual(expected);
+      expect(reportedSizes(result, 'coverage_small')).toEqual(await sizesOf(server, 'coverage_small'));
+      // A table's size is its own (heap, FSM, VM, TOAST) plus its indexes', all forks: pg_total_relation_size.
+      const [split] = await server.query<{ total: string; parts: string }>(
+        `SELECT sum(pg_total_relation_size(oid))::text AS total,
+                sum(pg_table_size(oid) + pg_indexes_size(oid))::text AS parts
+           FROM pg_class WHERE relnamespace = 'app'::regnamespace AND relkind = 'r'`,
+        [],
+        'coverage',
+      );
+      const reportedTotal = points(result, 'postgresql.table.size')
+        .filter((p) => p.attributes.database_name === 'coverage' && p.attributes.schema_name === 'app')
+        .reduce((n, p) => n + p.value, 0);
+      expect(String(reportedTotal)).toBe(split?.total);
+      expect(split?.parts).toBe(split?.total);
+      const none = { 'table cap': 0, 'table filter': 0, 'table locked': 0 };
+      const noIndex = { 'index cap': 0, 'index filter': 0, 'index locked': 0 };
+      expect(excludedOf(result, 'coverage')).toEqual({ ...none, ...noIndex });
+      expect(excludedOf(result, 'coverage_small')).toEqual({ ...none, ...noIndex });
+      expect(formatTable(result)).not.toContain('relations not reported');
+    });
+
+    it('reports exactly the K largest under a cap of K, and N − K left out per database and kind', async () => {
+      // Act
+      const capped = await collectFrom(both(), {
+        ...historical,
+        limits: { maxTables: 100, maxIndexes: 300 },
+      });
+      const one = await collectFrom(both(), { ...historical, limits: { maxTables: 1, maxIndexes: 1 } });
+
+      // Assess
+      expect(problems(capped)).toEqual([]);
+      expect(problems(one)).toEqual([]);
+      // The K largest, ties in size broken by schema and table name (tables) or schema and index name (indexes).
+      const size = (line: string) => Number(line.split(' ')[1]);
+      const largest = (lines: readonly string[], k: number, key: (name: string[]) => string) =>
+        [...lines]
+          .sort((x, y) => {
+            const [kx, ky] = [key(x.split(' ')[0]?.split('.') ?? []), key(y.split(' ')[0]?.split('.') ?? [])];
+            return size(y) - size(x) || (kx < ky ? -1 : kx > ky ? 1 : 0);
+          })
+          .slice(0, k)
+          .sort();
+      const expected = await sizesOf(server, 'coverage');
+      const reported = reportedSizes(capped, 'coverage');
+      expect(reported.tables).toEqual(
+        largest(expected.tables, 100, ([schema, table]) => `${schema}.${table}`),
+      );
+      expect(reported.indexes).toEqual(
+        largest(expected.indexes, 300, ([schema, , index]) => `${schema}.${index}`),
+      );
+      expect(excludedOf(capped, 'coverage')).toEqual({
+        'table cap': TABLES + 3 - 100,
+        'table filter': 0,
+        'table locked': 0,
+        'index cap': TABLES * 2 + 3 - 300,
+        'index filter': 0,
+        'index locked': 0,
+      });
+      expect(excludedOf(capped, 'coverage_small')).toMatchObject({ 'table cap': 0, 'index cap': 0 });
+      expect(excludedOf(one, 'coverage')).toMatchObject({
+        'table cap': TABLES + 2,
+        'index cap': TABLES * 2 + 2,
+      });
+      expect(excludedOf(one, 'coverage_small')).toMatchObject({ 'table cap': 1, 'index cap': 1 });
+      expect(
+        formatTable(one)
+          .split('\n')
+          .filter((l) => l.includes('relations not reported')),
+      ).toEqual([
+        `  relations not reported in coverage: ${TABLES + 2} tables, ${(TABLES * 2 + 2).toLocaleString('en-US')} indexes over the max_tables/max_indexes cap`,
+        '  relations not reported in coverage_small: 1 table, 1 index over the max_tables/max_indexes cap',
+      ]);
+    });
+
+    it('counts the relations the schema and size filters leave out as reason=filter', async () => {
+      // Prepare: the size of the 10th smallest app table; the tables below it are filtered out.
+      const [threshold] = await server.query<{ size: string; below: string; idx_below: string }>(
+        `WITH t AS (SELECT pg_total_relation_size(oid) AS s FROM pg_class
+                     WHERE relnamespace = 'app'::regnamespace AND relkind = 'r'),
+              x AS (SELECT pg_relation_size(oid) AS s FROM pg_class
+                     WHERE relnamespace IN ('app'::regnamespace, 'audit'::regnamespace) AND relkind = 'i'),
+              k AS (SELECT s FROM t ORDER BY s OFFSET 9 LIMIT 1)
+         SELECT k.s::text AS size,
+                ((SELECT count(*) FROM t WHERE s < k.s)
+                  + (SELECT count(*) FROM pg_class WHERE relnamespace = 'audit'::regnamespace AND relkind = 'r'
+                       AND pg_total_relation_size(oid) < k.s))::text AS below,
+                (SELECT count(*) FROM x WHERE s < k.s)::text AS idx_below
+           FROM k`,
+        [],
+        'coverage',
+      );
+      const minSize = Number(threshold?.size);
+
+      // Act
+      const noAudit = await collectFrom(both(), { ...historical, limits: { excludeSchemas: ['audit'] } });
+      const auditOnly = await collectFrom(both(), { ...historical, limits: { includeSchemas: ['audit'] } });
+      const big = await collectFrom(both(), { ...historical, limits: { minRelationSizeBytes: minSize } });
+
+      // Assess
+      for (const result of [noAudit, auditOnly, big]) expect(problems(result)).toEqual([]);
+      const expected = await sizesOf(server, 'coverage');
+      expect(reportedSizes(noAudit, 'coverage')).toEqual({
+        tables: expected.tables.filter((l) => l.startsWith('app.')),
+        indexes: expected.indexes.filter((l) => l.startsWith('app.')),
+      });
+      expect(excludedOf(noAudit, 'coverage')).toEqual({
+        'table cap': 0,
+        'table filter': 3,
+        'table locked': 0,
+        'index cap': 0,
+        'index filter': 3,
+        'index locked': 0,
+      });
+      expect(reportedSizes(auditOnly, 'coverage').tables).toHaveLength(3);
+      expect(excludedOf(auditOnly, 'coverage')).toMatchObject({
+        'table filter': TABLES,
+        'index filter': TABLES * 2,
+      });
+      // coverage_small has no audit schema: everything in it is outside the include list.
+      expect(excludedOf(auditOnly, 'coverage_small')).toMatchObject({ 'table filter': 2, 'index filter': 2 });
+      const bigTables = reportedSizes(big, 'coverage').tables;
+      expect(bigTables).toEqual(expected.tables.filter((l) => Number(l.split(' ')[1]) >= minSize));
+      expect(excludedOf(big, 'coverage')).toMatchObject({
+        'table cap': 0,
+        'table filter': Number(threshold?.below),
+        'index cap': 0,
+        'index filter': Number(threshold?.idx_below),
+      });
+      expect(Number(threshold?.below)).toBeGreaterThan(0);
+    });
+
+    it('with a size memory, re-measures only what changed: exact after writes and TRUNCATE, a write still in progress shows at the full pass', async () => {
+      // Prepare
+      let now = Date.now();
+      const sizes = new SizeMemory({ fullPassSeconds: 3600, now: () => now });
+      const queries = BUILTIN_QUERIES.filter((q) => q.name === 'table_stats' || q.name === 'index_stats');
+      const run = () =>
+        collect(
+          both(),
+          { tiers: ['historical'], scheduledAtMs: Date.now(), ignoreIntervals: true },
+          { queries, limits: DEFAULT_LIMITS, sizes },
+        );
+      const before = await sizesOf(server, 'coverage');
+      const first = await run();
+      const writer = await server.client('coverage');
+      await writer.query("INSERT INTO app.c5 SELECT g, repeat('w', 200) FROM generate_series(1000, 3000) g");
+      await writer.query('TRUNCATE app.c7');
+      await endWithStats(server, writer);
+      await waitFor('insert statistics of app.c5', async () => {
+        const inserted = await firstNumber(
+          server,
+          "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relid = 'app.c5'::regclass",
+          [],
+          'coverage',
+        );
+        return inserted === 5 + 2001;
+      });
+      const afterWrites = await sizesOf(server, 'coverage');
+
+      // Act
+      const second = await run();
+      // A transaction still writing: its rows are in the files, its counts arrive when it ends.
+      const open = await server.client('coverage');
+      let third: CollectResult;
+      let fourth: CollectResult;
+      let during: { tables: string[]; indexes: string[] };
+      try {
+        await open.query('BEGIN');
+        await open.query("INSERT INTO app.c9 SELECT g, repeat('o', 200) FROM generate_series(1000, 3000) g");
+        third = await run();
+        during = await sizesOf(server, 'coverage');
+        now += 3_600_000;
+        fourth = await run();
+      } finally {
+        await open.query('ROLLBACK');
+        await open.end();
+      }
+
+      // Assess
+      for (const result of [first, second, third, fourth]) expect(problems(result)).toEqual([]);
+      expect(reportedSizes(first, 'coverage')).toEqual(before);
+      expect(afterWrites).not.toEqual(before);
+      expect(reportedSizes(second, 'coverage')).toEqual(afterWrites);
+      // Run 3 reused the remembered sizes of c9 and its indexes: stale by exactly the write in progress.
+      const ofC9 = (lines: readonly string[]) => lines.filter((l) => /^app\.c9[ .]/.test(l));
+      expect(ofC9(during.tables)).not.toEqual(ofC9(afterWrites.tables));
+      const third3 = reportedSizes(third, 'coverage');
+      expect(ofC9(third3.tables)).toEqual(ofC9(afterWrites.tables));
+      expect(ofC9(third3.indexes)).toEqual(ofC9(afterWrites.indexes));
+      const notC9 = (lines: readonly string[]) => lines.filter((l) => ofC9([l]).length === 0);
+      expect(notC9(third3.tables)).toEqual(notC9(during.tables));
+      expect(notC9(third3.indexes)).toEqual(notC9(during.indexes));
+      // The full pass measures everything again.
+      expect(reportedSizes(fourth, 'coverage')).toEqual(during);
+    });
   });
 
   // Last: making a replica restarts the primary.
