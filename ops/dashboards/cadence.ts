@@ -4,7 +4,7 @@ import { BUILTIN_QUERIES } from '../../shared/queries/catalog.ts';
 
 /**
  * How often each built-in metric gets a new sample, from the query catalog: a `rate()` window must hold at
- * least two samples, so a panel over a 60 s or 300 s counter cannot use Grafana's `$__rate_interval`
+ * least two samples, so a panel over a 60 s or 240 s counter cannot use Grafana's `$__rate_interval`
  * (derived from the data source's 15 s scrape interval, 1 minute at the shortest).
  */
 const CADENCES: ReadonlyMap<string, number> = (() => {
@@ -28,7 +28,7 @@ export function cadenceSeconds(metric: string): number {
 
 /**
  * The range of `rate()`/`increase()` over `metric`: `$__rate_interval` for the 15 s tier, four sample
- * intervals otherwise (`4m` for the 60 s tier, `20m` for 300 s, `40m` for 600 s), the window Prometheus
+ * intervals otherwise (`4m` for the 60 s tier, `16m` for the 240 s historical tier), the window Prometheus
  * recommends so one missed run does not blank the graph.
  */
 export function rateWindow(metric: string): string {

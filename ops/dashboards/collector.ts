@@ -58,7 +58,7 @@ export function collectorDashboard(): Dashboard {
         panels: [
           timeSeries({
             title: 'Run duration',
-            description: 'Wall time of each run (runs with the 300 s tier take longest).',
+            description: 'Wall time of each run (runs with the historical tier take longest).',
             unit: 's',
             queries: [{ expr: series('pgotel_collection_duration_seconds', T), legend: '{{instance}}' }],
           }),

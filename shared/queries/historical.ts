@@ -1,7 +1,7 @@
 import type { MetricMapping, QueryDefinition } from './types.ts';
 
 /**
- * Historical tier (every 300 s): per-table and per-index statistics, run in every selected database.
+ * Historical tier (every 240 s): per-table and per-index statistics, run in every selected database.
  * The engine adds `database_name` to every point.
  *
  * Coverage: every user table and index, up to `maxTables` / `maxIndexes` (10,000 each by default) per database;
@@ -242,7 +242,7 @@ const SCANS = {
 
 /**
  * Names of the per-database counts of user tables and indexes a per-relation query left out. One name per
- * query, not one name with a `kind` label: `table_stats` (300 s) and `index_stats` (600 s) do not always run
+ * query, not one name with a `kind` label: `table_stats` and `index_stats` may be given different intervals (`queries.intervals`) and then do not always run
  * together, and a run that collects a metric marks the series of it that it did not produce stale.
  */
 export const EXCLUDED_METRICS = {
@@ -275,7 +275,7 @@ function excludedMetrics(kind: 'table' | 'index'): MetricMapping[] {
 /**
  * Database sizes. `pg_database_size` stats every file of the database (about two per relation), which
  * made it most of the standard tier's database time on 8,000 relations: sizes move slowly, so they are
- * collected with the other sizes every 300 s.
+ * collected with the other sizes every historical run.
  */
 export const DATABASE_SIZE: QueryDefinition = {
   name: 'database_size',
@@ -300,14 +300,13 @@ export const DATABASE_SIZE: QueryDefinition = {
 };
 
 /**
- * Per-table size and activity of every user table, up to the `maxTables` largest (seed: every 300 s), and how
- * many tables were left out.
+ * Per-table size and activity of every user table, up to the `maxTables` largest (seed: every 300 s; here every
+ * historical run, 240 s), and how many tables were left out.
  */
 export const TABLE_STATS: QueryDefinition = {
   name: 'table_stats',
   tier: 'historical',
   scope: 'database',
-  intervalSeconds: 300,
   sql: [
     { maxMajor: 13, sql: tableStatsSql(NEVER_ANALYZED_13) },
     { minMajor: 14, sql: tableStatsSql(NEVER_ANALYZED_14) },
@@ -427,14 +426,14 @@ const INDEX_TUPLES = {
 };
 
 /**
- * Per-index size and usage of every user index, up to the `maxIndexes` largest (seed: every 600 s), and how
- * many indexes were left out.
+ * Per-index size and usage of every user index, up to the `maxIndexes` largest (seed: every 600 s; here every
+ * historical run, 240 s: a series sampled less often than Prometheus's 5-minute lookback disappears from instant
+ * queries between samples), and how many indexes were left out.
  */
 export const INDEX_STATS: QueryDefinition = {
   name: 'index_stats',
   tier: 'historical',
   scope: 'database',
-  intervalSeconds: 600,
   sql: [
     { maxMajor: 13, sql: indexStatsSql(NEVER_ANALYZED_13) },
     { minMajor: 14, sql: indexStatsSql(NEVER_ANALYZED_14) },

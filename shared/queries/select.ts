@@ -27,8 +27,8 @@ export function effectiveInterval(
 }
 
 /**
- * Whether a query is due in the tier run scheduled at `scheduledAtMs`. Stateless: a query with a 600 s
- * interval in the 300 s tier runs in the tier runs whose scheduled time starts a new 600 s slot, so a
+ * Whether a query is due in the tier run scheduled at `scheduledAtMs`. Stateless: a query with a 480 s
+ * interval in the 240 s tier runs in the tier runs whose scheduled time starts a new 480 s slot, so a
  * retried or late invocation makes the same decision.
  */
 export function isDue(

@@ -53,7 +53,8 @@ export interface QueryDefinition {
   readonly scope: QueryScope;
   /**
    * Run at most every this many seconds, even if the tier runs more often
-   * (seed: table stats 300 s, index stats 600 s). @default the tier's interval
+   * (the seed's 600 s for index stats is not a default here: a series sampled less often than Prometheus's 5-minute
+   * lookback vanishes from instant queries between samples). @default the tier's interval
    */
   readonly intervalSeconds?: number;
   /** The first entry that matches the server's major version and role is used; none matching = not applicable. */

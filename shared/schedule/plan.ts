@@ -26,7 +26,7 @@ export interface SlotRequest {
   readonly delaySeconds: number;
 }
 
-/** The tiers due at a slot time: critical every slot, standard each minute, historical every fifth minute. */
+/** The tiers due at a slot time: critical every slot, standard each minute, historical every fourth minute. */
 export function tiersDueAt(slotMs: number): Tier[] {
   const seconds = Math.floor(slotMs / 1000);
   return TIERS.filter((tier) => seconds % TIER_INTERVAL_SECONDS[tier] === 0);

@@ -17,11 +17,12 @@ const replicaOnly: QueryDefinition = {
   name: 'replica',
   sql: [{ role: 'replica', sql: 'SELECT 1' }],
 };
+/** A historical query configured to run every other historical run (the tier runs every 240 s). */
 const indexStats: QueryDefinition = {
   ...checkpoints,
   name: 'index_stats',
   tier: 'historical',
-  intervalSeconds: 600,
+  intervalSeconds: 480,
 };
 
 describe('pickSql', () => {
@@ -50,8 +51,8 @@ describe('isDue', () => {
     expect(isDue(checkpoints, 'critical', at('2026-11-21T10:07:00Z'), {})).toBe(false);
   });
 
-  it('runs a 600 s query in every other 300 s historical run', () => {
-    const runs = ['10:00:00', '10:05:00', '10:10:00', '10:15:00', '10:20:00'].map((t) =>
+  it('runs a 480 s query in every other 240 s historical run', () => {
+    const runs = ['10:00:00', '10:04:00', '10:08:00', '10:12:00', '10:16:00'].map((t) =>
       isDue(indexStats, 'historical', at(`2026-11-21T${t}Z`), {}),
     );
     expect(runs).toEqual([true, false, true, false, true]);
@@ -59,13 +60,13 @@ describe('isDue', () => {
 
   it('is decided by the slot, so a late invocation decides like an on-time one', () => {
     expect(isDue(indexStats, 'historical', at('2026-11-21T10:00:42Z'), {})).toBe(true);
-    expect(isDue(indexStats, 'historical', at('2026-11-21T10:05:42Z'), {})).toBe(false);
+    expect(isDue(indexStats, 'historical', at('2026-11-21T10:04:42Z'), {})).toBe(false);
   });
 
   it('honours config overrides and never runs faster than the tier', () => {
     expect(effectiveInterval(indexStats, { index_stats: 1800 })).toBe(1800);
-    expect(effectiveInterval(indexStats, { index_stats: 10 })).toBe(300);
-    const hourly = ['10:00:00', '10:05:00', '10:30:00', '11:00:00'].map((t) =>
+    expect(effectiveInterval(indexStats, { index_stats: 10 })).toBe(240);
+    const hourly = ['10:00:00', '10:04:00', '10:32:00', '11:00:00'].map((t) =>
       isDue(indexStats, 'historical', at(`2026-11-21T${t}Z`), { index_stats: 3600 }),
     );
     expect(hourly).toEqual([true, false, false, true]);

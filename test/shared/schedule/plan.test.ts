@@ -15,7 +15,7 @@ const ALL_ON: ScheduledTarget['tiers'] = {
   historical: { enabled: true },
 };
 const HOUR_MS = 3_600_000;
-// A Sunday, 12:00:00 UTC: minute 0 of an hour, so historical runs at :00, :05, ...
+// A Sunday, 12:00:00 UTC: minute 0 of an hour, so historical runs at :00, :04, :08, ...
 const START = Date.UTC(2026, 10, 29, 12, 0, 0);
 
 function fleet(n: number): ScheduledTarget[] {
@@ -31,11 +31,12 @@ function simulateHour(targets: readonly ScheduledTarget[], spread: number): Slot
 }
 
 describe('tiersDueAt', () => {
-  it('is critical every slot, standard each minute, historical every fifth minute', () => {
+  it('is critical every slot, standard each minute, historical every fourth minute', () => {
     expect(tiersDueAt(START)).toStrictEqual(['critical', 'standard', 'historical']);
     expect(tiersDueAt(START + 15_000)).toStrictEqual(['critical']);
     expect(tiersDueAt(START + 60_000)).toStrictEqual(['critical', 'standard']);
-    expect(tiersDueAt(START + 300_000)).toStrictEqual(['critical', 'standard', 'historical']);
+    expect(tiersDueAt(START + 240_000)).toStrictEqual(['critical', 'standard', 'historical']);
+    expect(tiersDueAt(START + 300_000)).toStrictEqual(['critical', 'standard']);
   });
 });
 
@@ -67,7 +68,7 @@ describe('planMinute', () => {
       expect(seen.size).toBe(expected.size);
       expect([...seen.keys()].every((k) => expected.has(k))).toBe(true);
       expect([...seen.values()].every((count) => count === 1)).toBe(true);
-      expect(expected.size).toBe(n * (240 + 60 + 12));
+      expect(expected.size).toBe(n * (240 + 60 + 15));
       // One request per target and slot: the tiers of a slot travel together.
       expect(requests).toHaveLength(n * 240);
     },
@@ -87,7 +88,7 @@ describe('planMinute', () => {
       // Assess
       const keys = requests.flatMap((r) => r.tiers.map((tier) => `${r.target}|${tier}|${r.scheduledAtMs}`));
       expect(new Set(keys).size).toBe(keys.length);
-      expect(keys).toHaveLength(3 * (240 + 60 + 12));
+      expect(keys).toHaveLength(3 * (240 + 60 + 15));
       for (const r of requests) expect(r.scheduledAtMs % 15_000).toBe(0);
     },
   );
