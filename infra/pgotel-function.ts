@@ -5,7 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { type Duration, Fn, RemovalPolicy, Stage, Validations } from 'aws-cdk-lib';
 import { type ISubnet, SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import {
+  ApplicationLogLevel,
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -56,6 +62,14 @@ export interface PgotelFunctionProps {
   readonly vpc?: LambdaSettings['vpc'];
 }
 
+/** Lambda's filter for the functions' JSON log lines, the same level as Powertools' own. */
+const APPLICATION_LOG_LEVELS = {
+  debug: ApplicationLogLevel.DEBUG,
+  info: ApplicationLogLevel.INFO,
+  warn: ApplicationLogLevel.WARN,
+  error: ApplicationLogLevel.ERROR,
+} as const;
+
 /**
  * A pgotel Lambda: Node.js 24 on ARM64 (bundle targeted at Node 22, the oldest runtime it is tested on), an
  * ESM bundle with the AWS SDK inside and the validated config beside it, source maps, its own log group
@@ -64,6 +78,7 @@ export interface PgotelFunctionProps {
 export class PgotelFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: PgotelFunctionProps) {
     const configFile = writeConfigJson(scope, props.config);
+    const logLevel = lambdaSettingsOf(props.config).log_level ?? 'warn';
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: logRetention(lambdaSettingsOf(props.config)),
       removalPolicy: RemovalPolicy.DESTROY,
@@ -88,9 +103,15 @@ export class PgotelFunction extends NodejsFunction {
       ...network,
       environment: {
         POWERTOOLS_SERVICE_NAME: `pgotel-${props.handlerDir}`,
-        POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_LOG_LEVEL: logLevel.toUpperCase(),
+        // V8 sizes its heap from the machine, not from the function's memory: capped at three quarters of it, the
+        // heap is collected before Lambda would kill the process at its limit.
+        NODE_OPTIONS: `--enable-source-maps --max-old-space-size=${Math.floor((props.memorySize * 3) / 4)}`,
       },
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: APPLICATION_LOG_LEVELS[logLevel],
+      // START/END/REPORT lines on every invocation would cost more in CloudWatch Logs than the runs' own lines.
+      systemLogLevelV2: SystemLogLevel.WARN,
       bundling: {
         format: OutputFormat.ESM,
         target: 'node22',

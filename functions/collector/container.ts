@@ -17,6 +17,7 @@ import type { RunPorts } from '../../shared/run/run-collection.ts';
 import { createSecretsManagerClient, SecretsManagerSource } from '../../shared/secrets/secrets-manager.ts';
 import { DynamoDbCardinalityStore } from '../../shared/state/dynamodb-cardinality.ts';
 import { DynamoDbSeriesStateStore } from '../../shared/state/dynamodb-series-state.ts';
+import { WarmSeriesStateStore } from '../../shared/state/warm-series-state.ts';
 import { readDeployedConfig, requiredEnv } from '../deployed-config.ts';
 
 /**
@@ -37,13 +38,18 @@ export function createContainer(env: NodeJS.ProcessEnv, moduleUrl: string): Cont
   const archiveStream = env.PGOTEL_ARCHIVE_STREAM;
   const region = env.AWS_REGION ?? 'us-east-1';
 
-  const secrets = new SecretsManagerSource(createSecretsManagerClient({ region }));
+  const secretsClient = createSecretsManagerClient({ region });
+  // Target credentials are cached for an hour: a rotated password is read again at once when PostgreSQL refuses
+  // the cached one. Remote-write credentials have no such signal, so their cache stays short (5 minutes).
+  const targetSecrets = new SecretsManagerSource(secretsClient, { maxAgeSeconds: 3_600 });
+  const secrets = new SecretsManagerSource(secretsClient);
   const dynamodb = new DynamoDBClient({
     region,
     maxAttempts: 3,
     requestHandler: { requestTimeout: 3_000, connectionTimeout: 1_000, throwOnRequestTimeout: true },
   });
-  const seriesState = new DynamoDbSeriesStateStore(dynamodb, table);
+  // Held by the warm container between runs, written through at most every 10 minutes (warm-series-state.ts).
+  const seriesState = new WarmSeriesStateStore(new DynamoDbSeriesStateStore(dynamodb, table));
   const cardinality = new DynamoDbCardinalityStore(dynamodb, table);
   const archive: StreamArchive | undefined =
     archiveStream === undefined || archiveStream === ''
@@ -75,7 +81,7 @@ export function createContainer(env: NodeJS.ProcessEnv, moduleUrl: string): Cont
       const plan = planOf(target);
       let connection = connections.get(target);
       if (connection === undefined) {
-        connection = connectionSource(plan.config, { secrets });
+        connection = connectionSource(plan.config, { secrets: targetSecrets });
         connections.set(target, connection);
       }
       const setupErrors: string[] = [];

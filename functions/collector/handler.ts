@@ -37,7 +37,15 @@ async function collectOne(request: CollectRequest, context: Context): Promise<Ru
     ports,
   );
   const line = setupErrors.length === 0 ? summary : { ...summary, setupErrors };
-  if (summary.up === 0 || summary.queryErrors.length > 0) logger.warn('collection', { summary: line });
+  const troubled =
+    summary.up === 0 ||
+    summary.queryErrors.length > 0 ||
+    summary.remoteWrite?.ok === false ||
+    summary.archive?.ok === false ||
+    summary.stateErrors.length > 0 ||
+    setupErrors.length > 0;
+  // A healthy run's summary is at info (off by default: its numbers are in Prometheus); trouble is at warn.
+  if (troubled) logger.warn('collection', { summary: line });
   else logger.info('collection', { summary: line });
   if (summary.archive?.ok !== true && summary.remoteWrite?.ok !== true)
     throw new RunLostError(`run of ${summary.target} reached neither remote-write nor the archive`);

@@ -236,6 +236,13 @@ export const lambdaSchema = z
     timeout_seconds: z.number().int().min(3).max(900).optional(),
     /** CloudWatch Logs retention of the collector's log group. @default 30 */
     log_retention_days: z.number().int().positive().optional(),
+    /**
+     * Level of the functions' logs. At `info` every run logs its summary line (about 0.7 KB: $0.06 per target-month
+     * at 15 s); at `warn` only runs with a problem do (down, failed queries or exports, state errors) — what a run
+     * measured is in Prometheus anyway (`up`, `pgotel_*`). Lambda's own START/END/REPORT lines are never logged.
+     * @default 'warn'
+     */
+    log_level: z.enum(['debug', 'info', 'warn', 'error']).optional(),
     /** Run the collector in these (private) subnets, to reach databases without public endpoints. */
     vpc: z
       .object({

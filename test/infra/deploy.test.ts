@@ -140,8 +140,8 @@ describe('deployStack (cdk bootstrap + deploy into the emulator)', () => {
       PGOTEL_STATE_TABLE: deployed.outputs.StateTableName,
       PGOTEL_ARCHIVE_STREAM: deployed.outputs.ArchiveStreamName,
       POWERTOOLS_SERVICE_NAME: 'pgotel-collector',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+      NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192',
     });
   });
 
@@ -157,8 +157,8 @@ describe('deployStack (cdk bootstrap + deploy into the emulator)', () => {
       PGOTEL_SLOT_QUEUE_URL: deployed.outputs.SlotQueueUrl,
       PGOTEL_COLLECTOR_FUNCTION: deployed.outputs.CollectorFunctionName,
       POWERTOOLS_SERVICE_NAME: 'pgotel-dispatcher',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+      NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192',
     });
   });
 

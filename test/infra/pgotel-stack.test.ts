@@ -117,6 +117,29 @@ describe('PgotelStack', () => {
       expect(retentions).toEqual([7, 7]);
     });
 
+    it('logs JSON at warn without the platform lines, and caps the heap at three quarters of the memory', () => {
+      // Act
+      const defaults = synth(config(ONE_TARGET)).template;
+      const tuned = synth(config(ONE_TARGET, { memory_mb: 512, log_level: 'info' })).template;
+
+      // Assess
+      for (const fn of ['Collector', 'Dispatcher'])
+        expect(functionProps(defaults, fn).LoggingConfig).toStrictEqual({
+          LogFormat: 'JSON',
+          ApplicationLogLevel: 'WARN',
+          SystemLogLevel: 'WARN',
+          LogGroup: { Ref: expect.stringMatching(new RegExp(`^${fn}Logs`)) },
+        });
+      const collector = functionProps(tuned) as { Environment: { Variables: Record<string, unknown> } };
+      expect(collector.Environment.Variables).toMatchObject({
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps --max-old-space-size=384',
+      });
+      expect((functionProps(tuned) as { LoggingConfig: unknown }).LoggingConfig).toMatchObject({
+        ApplicationLogLevel: 'INFO',
+      });
+    });
+
     it('rejects a log retention CloudWatch does not offer, naming the field', () => {
       // Act / Assess
       expect(() => synth(config(ONE_TARGET, { log_retention_days: 10 }))).toThrow(
@@ -135,8 +158,8 @@ describe('PgotelStack', () => {
       const common = {
         PGOTEL_STATE_TABLE: { Ref: Match.stringLikeRegexp('^StateTable') },
         POWERTOOLS_SERVICE_NAME: 'pgotel-collector',
-        POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_LOG_LEVEL: 'WARN',
+        NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192',
       };
       const stream = { PGOTEL_ARCHIVE_STREAM: { Ref: expect.stringMatching(/^ArchiveStream/) } };
       for (const fn of [own, external])
@@ -490,8 +513,8 @@ remote_write:
           PGOTEL_SLOT_QUEUE_URL: { Ref: expect.stringMatching(/^DispatchSlots[0-9A-F]{8}$/) },
           PGOTEL_COLLECTOR_FUNCTION: { Ref: expect.stringMatching(/^Collector[0-9A-F]{8}$/) },
           POWERTOOLS_SERVICE_NAME: 'pgotel-dispatcher',
-          POWERTOOLS_LOG_LEVEL: 'INFO',
-          NODE_OPTIONS: '--enable-source-maps',
+          POWERTOOLS_LOG_LEVEL: 'WARN',
+          NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192',
         },
       });
     });
