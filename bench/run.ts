@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { build } from 'esbuild';
 import { benchCollect } from './collect.ts';
+import { benchCost } from './cost.ts';
+import { renderCostReport } from './cost-report.ts';
 import { benchDispatch } from './dispatch.ts';
 import { benchExport } from './export.ts';
 import { benchLambda } from './lambda.ts';
@@ -97,4 +99,11 @@ if (only === 'lambda') {
     console.log(
       `| ${t.tier} | ${t.runs} | ${t.p50} | ${t.max} | ${t.series.toLocaleString('en-US')} | ${t.samples.toLocaleString('en-US')} |`,
     );
+}
+
+if (only === 'cost') {
+  // Not in the default run: it deploys the stack to the emulator and takes about 12 minutes (docs/cost.md).
+  const tables = Number(process.env.PGOTEL_BENCH_TABLES ?? 2000);
+  const r = await benchCost({ tables, log });
+  console.log(`\n${renderCostReport(r)}`);
 }

@@ -31,6 +31,9 @@ export interface Container {
   ports(target: string): Promise<{ ports: RunPorts; setupErrors: string[] }>;
 }
 
+/** How long the collector serves a target's credentials from its cache, seconds. */
+export const TARGET_SECRET_CACHE_SECONDS = 3_600;
+
 /** Builds the container from the environment: `PGOTEL_STATE_TABLE`, `PGOTEL_ARCHIVE_STREAM`, `AWS_REGION`. */
 export function createContainer(env: NodeJS.ProcessEnv, moduleUrl: string): Container {
   const config = readDeployedConfig(env, moduleUrl);
@@ -41,7 +44,9 @@ export function createContainer(env: NodeJS.ProcessEnv, moduleUrl: string): Cont
   const secretsClient = createSecretsManagerClient({ region });
   // Target credentials are cached for an hour: a rotated password is read again at once when PostgreSQL refuses
   // the cached one. Remote-write credentials have no such signal, so their cache stays short (5 minutes).
-  const targetSecrets = new SecretsManagerSource(secretsClient, { maxAgeSeconds: 3_600 });
+  const targetSecrets = new SecretsManagerSource(secretsClient, {
+    maxAgeSeconds: TARGET_SECRET_CACHE_SECONDS,
+  });
   const secrets = new SecretsManagerSource(secretsClient);
   const dynamodb = new DynamoDBClient({
     region,

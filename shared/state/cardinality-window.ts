@@ -41,10 +41,17 @@ export function windowId(id: string): number {
 }
 
 /**
+ * A known series' last-seen time is refreshed once it is older than this fraction of the window: the entry of a
+ * series collected at least every quarter window (15 minutes at the default hour; every default query runs at least
+ * every 240 s) never expires, and a steady state is rewritten about once a window, not every run.
+ */
+export const REFRESH_AFTER_WINDOW_FRACTION = 0.75;
+
+/**
  * Admits `candidates` (metric → caller ids) into a copy of `state` at `nowMs`:
  * - entries last seen `windowSeconds` or longer ago are dropped;
  * - a series already in its metric's window is admitted, and its last-seen time refreshed only when it is
- *   older than a quarter of the window (so a steady set of series does not rewrite the state every run);
+ *   older than three quarters of the window (so a steady set of series rewrites the state about once a window);
  * - new series are admitted while the metric has fewer than `maxSeriesPerMetric` live entries, in the order
  *   of their window id, so a run over the same candidates admits the same ones every time; the rest are
  *   refused.
@@ -58,7 +65,7 @@ export function admitInto(
 ): AdmitResult {
   const now = Math.floor(nowMs / 1000);
   const expiredAtOrBefore = now - policy.windowSeconds;
-  const refreshBefore = now - policy.windowSeconds / 4;
+  const refreshBefore = now - policy.windowSeconds * REFRESH_AFTER_WINDOW_FRACTION;
   const next = new Map<string, ReadonlyMap<number, number>>();
   for (const [metric, entries] of state) {
     const live = withoutExpired(entries, expiredAtOrBefore);

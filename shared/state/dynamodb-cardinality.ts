@@ -47,6 +47,8 @@ export class DynamoDbCardinalityStore implements CardinalityStore {
       { encode: encodeWindow, decode: decodeWindow },
       {
         onProblem: this.onProblem,
+        // The window's TTL is twice the window: replaced chunks expire within hours, for free.
+        deleteSuperseded: false,
         ...(options.consistentRead === undefined ? {} : { consistentRead: options.consistentRead }),
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       },

@@ -96,6 +96,12 @@ export interface ChunkedBlobStoreOptions {
   readonly refreshAfterSeconds?: number;
   /** Told about damaged state and given-up writes. */
   readonly onProblem?: (problem: StateProblem) => void;
+  /**
+   * Delete a value's chunks once a newer write replaced them. `false` leaves them to their TTL: a delete costs the
+   * write units of the item, a TTL delete nothing — worth it when the TTL is short.
+   * @default true
+   */
+  readonly deleteSuperseded?: boolean;
 }
 
 /** `write`'s result: `conflict` means another writer replaced the value; re-read, merge and retry. */
@@ -128,6 +134,7 @@ export class ChunkedBlobStore<T> {
   private readonly timeoutMs: number;
   private readonly refreshAfterMs: number;
   private readonly onProblem: (problem: StateProblem) => void;
+  private readonly deleteSuperseded: boolean;
   private readonly known = new Map<string, Known<T>>();
   private counters = { calls: 0, readUnits: 0, writeUnits: 0 };
 
@@ -141,6 +148,7 @@ export class ChunkedBlobStore<T> {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.refreshAfterMs = (options.refreshAfterSeconds ?? Number.POSITIVE_INFINITY) * 1000;
     this.onProblem = options.onProblem ?? (() => undefined);
+    this.deleteSuperseded = options.deleteSuperseded ?? true;
   }
 
   /**
@@ -250,7 +258,7 @@ export class ChunkedBlobStore<T> {
       return 'conflict';
     }
     this.known.set(pk, { writeId: manifest.writeId, manifest, value });
-    if (previous !== undefined) {
+    if (previous !== undefined && this.deleteSuperseded) {
       // The new value is in place whatever happens here; chunks a failed delete leaves expire with their TTL.
       await this.deleteChunks(pk, previous.writeId, previous.chunks).catch(() => undefined);
     }

@@ -57,19 +57,19 @@ describe('admitInto', () => {
     expect(again.state.get('m')).toBe(first.state.get('m'));
   });
 
-  it('refreshes a known series only when it was last seen more than a quarter window ago', () => {
+  it('refreshes a known series only when it was last seen more than three quarters of a window ago', () => {
     // Prepare
     const state: WindowState = new Map([['m', new Map([[windowId('a'), T0_S]])]]);
     const candidates = new Map([['m', ['a']]]);
 
     // Act
-    const early = admitInto(state, candidates, POLICY, T0 + 900_000);
-    const late = admitInto(state, candidates, POLICY, T0 + 901_000);
+    const early = admitInto(state, candidates, POLICY, T0 + 2_700_000);
+    const late = admitInto(state, candidates, POLICY, T0 + 2_701_000);
 
     // Assess
     expect(early.changed).toBe(false);
     expect(late.changed).toBe(true);
-    expect(late.state.get('m')?.get(windowId('a'))).toBe(T0_S + 901);
+    expect(late.state.get('m')?.get(windowId('a'))).toBe(T0_S + 2701);
     expect(state.get('m')?.get(windowId('a'))).toBe(T0_S);
   });
 
