@@ -256,7 +256,7 @@ export interface SteadyState {
   readonly fullWall: Spread;
   /** The memory's full-pass interval: the worst staleness of a size the counters do not see change. */
   readonly fullPassSeconds: number;
-  /** Database time at the seed cadences, the full pass amortized over its interval: fraction of one core. */
+  /** Database time at the default cadences, the full pass amortized over its interval: fraction of one core. */
   readonly dbCoreFraction: number;
   /** The costliest statements of a steady-state full collection. */
   readonly top: readonly StatementCost[];
@@ -297,9 +297,9 @@ function markdownOf(r: Omit<BenchCollectResult, 'markdown'>, limits: QueryLimits
       `${f.tablesCovered.toLocaleString('en-US')} tables and ${f.indexesCovered.toLocaleString('en-US')} indexes of \`bench\` covered; ` +
       `client CPU ${fmt(f.cpuMsPerRun)} ms per run, peak RSS ${fmt(f.peakRssMb, 0)} MB; historical series state ` +
       `${f.historicalSeries.toLocaleString('en-US')} keys, ${fmt(f.historicalStateKiB)} KiB Brotli.`,
-    `Database time at the seed cadences (15 s / 60 s / 300 s, index stats 600 s): ${fmt(r.dbCoreFraction * 100, 3)} % of one core.`,
+    `Database time at the default cadences (${TIERS.map((t) => `${TIER_INTERVAL_SECONDS[t]} s`).join(' / ')}, every query at its tier's unless \`queries.intervals\` says otherwise): ${fmt(r.dbCoreFraction * 100, 3)} % of one core.`,
     '',
-    `Steady state (sizes remembered, \`SizeMemory\`, full pass every ${r.steady.fullPassSeconds.toLocaleString('en-US')} s, nothing changed between runs; ${r.steady.runs} runs): historical tier DB p50 ${fmt(r.steady.historicalDb.p50)} / p99 ${fmt(r.steady.historicalDb.p99)} ms; full collection DB p50 ${fmt(r.steady.fullDb.p50)} / p99 ${fmt(r.steady.fullDb.p99)} ms, wall p50 ${fmt(r.steady.fullWall.p50)} / p99 ${fmt(r.steady.fullWall.p99)} ms; at the seed cadences with the full pass amortized: ${fmt(r.steady.dbCoreFraction * 100, 3)} % of one core. Worst staleness of a size: ${r.steady.fullPassSeconds.toLocaleString('en-US')} s (a change no counter shows).`,
+    `Steady state (sizes remembered, \`SizeMemory\`, full pass every ${r.steady.fullPassSeconds.toLocaleString('en-US')} s, nothing changed between runs; ${r.steady.runs} runs): historical tier DB p50 ${fmt(r.steady.historicalDb.p50)} / p99 ${fmt(r.steady.historicalDb.p99)} ms; full collection DB p50 ${fmt(r.steady.fullDb.p50)} / p99 ${fmt(r.steady.fullDb.p99)} ms, wall p50 ${fmt(r.steady.fullWall.p50)} / p99 ${fmt(r.steady.fullWall.p99)} ms; at the default cadences with the full pass amortized: ${fmt(r.steady.dbCoreFraction * 100, 3)} % of one core. Worst staleness of a size: ${r.steady.fullPassSeconds.toLocaleString('en-US')} s (a change no counter shows).`,
     '',
     'Top 5 statements of a full collection (pg_stat_statements, execution + planning), every size measured and in steady state:',
     '',
@@ -467,7 +467,7 @@ export async function benchCollect(options: {
       `full collection: wall p50 ${fmt(wallFull.p50)} p99 ${fmt(wallFull.p99)} ms, db p50 ${fmt(dbFull.p50)} p99 ${fmt(dbFull.p99)} ms, ${full.last.series} series`,
     );
 
-    // At the seed cadences. Queries slower than their tier (index stats every 600 s) are measured alone, so
+    // At the default cadences. Queries slower than their tier (a `queries.intervals` entry) are measured alone, so
     // their database time is counted at their own interval rather than the tier's.
     const dbMsPerRunOf = async (
       tier: Tier,
@@ -504,7 +504,7 @@ export async function benchCollect(options: {
     const historical = results.find((t) => t.tier === 'historical');
     const perSecond = (tier: Tier) =>
       (results.find((t) => t.tier === tier)?.dbMsPerRun ?? 0) / TIER_INTERVAL_SECONDS[tier];
-    // At the seed cadences, as for the figure without memory: the historical queries slower than their tier
+    // At the default cadences, as for the figure without memory: the historical queries slower than their tier
     // (index stats, 600 s) measured alone; plus, once per full-pass interval, what measuring every size costs
     // more than a steady run.
     const historicalQueries = BUILTIN_QUERIES.filter((q) => q.tier === 'historical');

