@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CollectResult } from '../../shared/collect/collect.ts';
-import { pgotel } from '../helpers/cli.ts';
+import { helpOptions, pgotel } from '../helpers/cli.ts';
 import { freePort } from '../helpers/ports.ts';
 import { type PgInstance, startPostgres } from '../helpers/postgres.ts';
 import { makeTmpRoot } from '../helpers/processes.ts';
@@ -34,10 +34,7 @@ describe('pgotel collect (child process)', () => {
     // Assess
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
-    const options = run.stdout
-      .split('\n')
-      .filter((line) => /^ {2}-/.test(line))
-      .map((line) => line.trim().split(/\s{2,}/)[0]);
+    const options = helpOptions(run.stdout);
     expect(options).toEqual([
       '--dsn <url>',
       '--config <file>',

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_QUERIES } from '../../shared/queries/catalog.ts';
-import { pgotel } from '../helpers/cli.ts';
+import { helpOptions, pgotel } from '../helpers/cli.ts';
 import { freePort } from '../helpers/ports.ts';
 import { type PgInstance, startPostgres } from '../helpers/postgres.ts';
 import { makeTmpRoot } from '../helpers/processes.ts';
@@ -35,10 +35,7 @@ describe('pgotel doctor (child process)', () => {
 
     // Assess
     expect(run.code).toBe(0);
-    const options = run.stdout
-      .split('\n')
-      .filter((line) => /^ {2}-/.test(line))
-      .map((line) => line.trim().split(/\s{2,}/)[0]);
+    const options = helpOptions(run.stdout);
     expect(options).toEqual(['--dsn <url>', '--config <file>', '--target <name>', '-h, --help']);
     expect(run.stdout).toContain(
       'Exit codes: 0 nothing failed (warnings allowed), 1 usage or config error, 2 cannot connect, 4 a check failed.',

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArchivedObject } from '../../shared/archive/archive.ts';
 import { FileArchiveStore } from '../../shared/archive/file-store.ts';
-import { pgotel } from '../helpers/cli.ts';
+import { helpOptions, pgotel } from '../helpers/cli.ts';
 import { refusedUrl } from '../helpers/fault-server.ts';
 import { type PgInstance, startPostgres } from '../helpers/postgres.ts';
 import { makeTmpRoot } from '../helpers/processes.ts';
@@ -149,10 +149,7 @@ describe('pgotel replay (child process)', () => {
 
     // Assess
     expect(run.code).toBe(0);
-    const options = run.stdout
-      .split('\n')
-      .filter((line) => /^ {2}-/.test(line))
-      .map((line) => line.trim().split(/\s{2,}/)[0]);
+    const options = helpOptions(run.stdout);
     expect(options).toEqual([
       '--from <time>',
       '--to <time>',

@@ -9,39 +9,14 @@ import { BUILTIN_QUERIES } from '../../shared/queries/catalog.ts';
 import { pickSql } from '../../shared/queries/select.ts';
 import { createSecretsManagerClient } from '../../shared/secrets/secrets-manager.ts';
 import { type AwsEmulator, startAws } from '../helpers/aws.ts';
-import { type CliRun, pgotel, REPO } from '../helpers/cli.ts';
+import { type CliRun, helpOptions, pgotel, REPO } from '../helpers/cli.ts';
 import { PG_MAJORS, type PgInstance, startPostgres } from '../helpers/postgres.ts';
 import { makeTmpRoot } from '../helpers/processes.ts';
 
 const PASSWORD = 'Setup-User-Pa55word';
 const BIN = join(REPO, 'bin', 'pgotel.js');
-
-/** Runs `node bin/pgotel.js ...args` with `input` on stdin (a pipe), as `pgotel()` does otherwise. */
-function pgotelWithStdin(args: readonly string[], input: string): Promise<CliRun> {
-  const { DATABASE_URL: _ignored, ...env } = process.env;
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: REPO,
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
+/** `pgotel ...args` with `input` on stdin. */
+const pgotelStdin = (args: readonly string[], input: string) => pgotel(args, 60_000, {}, input);
 
 /**
  * Runs the CLI on a pseudo-terminal (util-linux `script`), typing each answer once the output shows its
@@ -152,10 +127,7 @@ describe('pgotel setup-user (child process)', () => {
 
     // Assess
     expect(run.code).toBe(0);
-    const options = run.stdout
-      .split('\n')
-      .filter((line) => /^ {2}-/.test(line))
-      .map((line) => line.trim().split(/\s{2,}/)[0]);
+    const options = helpOptions(run.stdout);
     expect(options).toEqual([
       '--role <name>',
       '--databases <list>',
@@ -253,7 +225,7 @@ describe('pgotel setup-user (child process)', () => {
 
     it('the printed SQL holds a SCRAM verifier, never the password, and logs the role in when run', async () => {
       // Act
-      const run = await pgotelWithStdin(
+      const run = await pgotelStdin(
         ['setup-user', '--role', 'printed_role', '--databases', 'postgres,app_db', '--password-stdin'],
         `${PASSWORD}\n`,
       );
@@ -295,7 +267,7 @@ describe('pgotel setup-user (child process)', () => {
       const password = 'Sa\u00A0sl-pr\uFB01p-\u00E9t\u00E9';
 
       // Act
-      const run = await pgotelWithStdin(
+      const run = await pgotelStdin(
         ['setup-user', '--role', 'prepped_role', '--databases', 'postgres', '--password-stdin'],
         password,
       );
@@ -314,7 +286,7 @@ describe('pgotel setup-user (child process)', () => {
 
     it('--apply creates a role that collects the whole catalog without one failed query', async () => {
       // Act
-      const run = await pgotelWithStdin(
+      const run = await pgotelStdin(
         ['setup-user', '--apply', '--dsn', server.dsn(), '--password-stdin'],
         `${PASSWORD}\n`,
       );
@@ -366,7 +338,7 @@ describe('pgotel setup-user (child process)', () => {
       const before = await roleState(server, 'pgotel_monitor');
 
       // Act
-      const run = await pgotelWithStdin(
+      const run = await pgotelStdin(
         ['setup-user', '--apply', '--dsn', server.dsn(), '--password-stdin'],
         PASSWORD,
       );
@@ -422,7 +394,7 @@ describe('pgotel setup-user (child process)', () => {
 
     it('a database that does not exist is an error naming --databases, and nothing is created', async () => {
       // Act
-      const run = await pgotelWithStdin(
+      const run = await pgotelStdin(
         [
           'setup-user',
           '--apply',

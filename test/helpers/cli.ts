@@ -14,12 +14,14 @@ export interface CliRun {
 
 /**
  * Runs `node bin/pgotel.js ...args` from the repository root as a user would, without our DATABASE_URL,
- * killing it after `timeoutMs`. `extraEnv` is added to the environment.
+ * killing it after `timeoutMs`. `extraEnv` is added to the environment; `stdin`, when given, is written to its
+ * standard input (a pipe, closed right after).
  */
 export function pgotel(
   args: readonly string[],
   timeoutMs = 60_000,
   extraEnv: NodeJS.ProcessEnv = {},
+  stdin?: string,
 ): Promise<CliRun> {
   const { DATABASE_URL: _ignored, ...inherited } = process.env;
   const env = { ...inherited, ...extraEnv };
@@ -27,7 +29,7 @@ export function pgotel(
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: REPO,
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -43,5 +45,15 @@ export function pgotel(
       clearTimeout(timer);
       resolvePromise({ code, stdout, stderr });
     });
+    // No input: stdin is closed at once, so a command that reads it sees end-of-file, as with </dev/null.
+    child.stdin.end(stdin ?? '');
   });
+}
+
+/** The options a command's `--help` lists (`--from <time>`, `-h, --help`), in order. */
+export function helpOptions(help: string): string[] {
+  return help
+    .split('\n')
+    .filter((line) => /^ {2}-/.test(line))
+    .map((line) => line.trim().split(/\s{2,}/)[0] ?? '');
 }
