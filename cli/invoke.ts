@@ -87,8 +87,11 @@ export function formatSummary(s: RunSummary): string {
     for (const e of s.remoteWrite.errors) lines.push(`    ${e}`);
   }
   if (s.archive !== undefined) {
+    // The deployed collector archives into a delivery stream: its keys name the stream and the run's tiers.
+    const streamed = s.archiveKeys.length > 0 && s.archiveKeys.every((k) => k.startsWith('firehose://'));
+    const what = streamed ? 'tier' : 'object';
     lines.push(
-      `  archive: ${s.archive.ok ? 'ok' : 'FAILED'}, ${s.archiveKeys.length} object${s.archiveKeys.length === 1 ? '' : 's'}`,
+      `  archive: ${s.archive.ok ? 'ok' : 'FAILED'}, ${s.archiveKeys.length} ${what}${s.archiveKeys.length === 1 ? '' : 's'}${streamed ? ' in the archive stream' : ''}`,
     );
     for (const key of s.archiveKeys) lines.push(`    ${key}`);
     for (const e of s.archive.errors) lines.push(`    ${e}`);
