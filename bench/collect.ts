@@ -1,14 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { brotliCompressSync, constants } from 'node:zlib';
 import pg from 'pg';
 import { type CollectResult, collect } from '../shared/collect/collect.ts';
+import { SessionKeeper } from '../shared/collect/session-keeper.ts';
 import { SizeMemory } from '../shared/collect/size-memory.ts';
 import { connectionTarget } from '../shared/config/local-target.ts';
 import { parseDsn } from '../shared/db/connection.ts';
 import { toTimeSeriesWithKeys } from '../shared/export/remote-write-labels.ts';
 import { TIER_INTERVAL_SECONDS, TIERS, type Tier } from '../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../shared/queries/catalog.ts';
-import { effectiveInterval } from '../shared/queries/select.ts';
-import type { QueryDefinition, QueryLimits } from '../shared/queries/types.ts';
+import type { QueryLimits } from '../shared/queries/types.ts';
 import { type PgInstance, startPostgres } from '../test/helpers/postgres.ts';
 
 /** Result of the collection benchmark for one tier. */
@@ -243,32 +244,51 @@ function covered(result: CollectResult): { tables: number; indexes: number } {
   }
   return { tables, indexes };
 }
+/** What runs carry from one to the next: nothing (a cold container), or kept sessions, and remembered sizes. */
+interface Carry {
+  readonly sessions?: SessionKeeper;
+  readonly sizes?: SizeMemory;
+}
 
-/**
- * Runs that remember sizes (`SizeMemory`) on a database where nothing changes: every relation's size is reused,
- * except on the full pass that measures all of them.
- */
-export interface SteadyState {
-  readonly runs: number;
-  /** The historical tier alone, and a full collection (every tier), database time per run. */
-  readonly historicalDb: Spread;
-  readonly fullDb: Spread;
-  readonly fullWall: Spread;
-  /** The memory's full-pass interval: the worst staleness of a size the counters do not see change. */
-  readonly fullPassSeconds: number;
-  /** Database time at the default cadences, the full pass amortized over its interval: fraction of one core. */
+/** The ways a run finds its database, measured. */
+export const MODES = [
+  {
+    id: 'cold',
+    label: 'cold',
+    what: 'new sessions, every size measured: a cold Lambda container, `pgotel collect`',
+  },
+  {
+    id: 'kept',
+    label: 'kept, exact',
+    what: "sessions kept from the previous run (`keep_session_seconds`), every size measured: a warm container's full pass",
+  },
+  {
+    id: 'warm',
+    label: 'warm',
+    what: 'kept sessions and remembered sizes (`SizeMemory`): a warm container between full passes',
+  },
+] as const;
+export type ModeId = (typeof MODES)[number]['id'];
+
+/** One mode: every tier alone, and a full collection. */
+export interface ModeResult {
+  readonly mode: ModeId;
+  readonly tiers: readonly TierTiming[];
+  readonly full: FullCollection;
+  /** Database time at the default cadences, fraction of one core (the warm mode: full pass amortized). */
   readonly dbCoreFraction: number;
-  /** The costliest statements of a steady-state full collection. */
-  readonly top: readonly StatementCost[];
+  /** The same at the seed cadences (15 s / 60 s / 300 s, index statistics every 600 s). */
+  readonly seedCoreFraction: number;
 }
 
 /** The collection benchmark's result; `markdown` is the README section's tables. */
 export interface BenchCollectResult {
-  readonly tiers: TierTiming[];
-  readonly full: FullCollection;
+  readonly modes: readonly ModeResult[];
   readonly floors: readonly Floor[];
-  readonly steady: SteadyState;
-  readonly dbCoreFraction: number;
+  /** The warm mode's full-pass interval: the worst staleness of a size no counter shows change. */
+  readonly fullPassSeconds: number;
+  /** Private memory (RssAnon) of a backend: new and idle, and kept after a full collection, MB. */
+  readonly backendMb: { readonly fresh: number; readonly kept: number };
   readonly tables: number;
   readonly indexes: number;
   readonly markdown: string;
@@ -276,58 +296,77 @@ export interface BenchCollectResult {
 
 const fmt = (n: number, digits = 1) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const count = (n: number) => n.toLocaleString('en-US');
 
 function markdownOf(r: Omit<BenchCollectResult, 'markdown'>, limits: QueryLimits): string {
   const lines: string[] = [];
-  const f = r.full;
+  const modeOf = (id: ModeId) => r.modes.find((m) => m.mode === id) as ModeResult;
+  const pair = (a: number, b: number) => `${fmt(a)} / ${fmt(b)}`;
   lines.push(
-    `\n### Collection, PostgreSQL 18, ${r.tables.toLocaleString('en-US')} tables / ${r.indexes.toLocaleString('en-US')} indexes, pg_monitor role (max_tables ${limits.maxTables.toLocaleString('en-US')}, max_indexes ${limits.maxIndexes.toLocaleString('en-US')})\n`,
-    '| run | runs | wall p50 ms | wall p95 ms | wall p99 ms | DB p50 ms | DB p95 ms | DB p99 ms | series |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `\n### Collection, PostgreSQL 18, ${count(r.tables)} tables / ${count(r.indexes)} indexes, pg_monitor role (max_tables ${count(limits.maxTables)}, max_indexes ${count(limits.maxIndexes)})\n`,
+    ...MODES.map((m) => `- **${m.label}**: ${m.what}.`),
+    '',
+    `| run | runs | ${MODES.map((m) => `${m.label}: wall p50 / p99 ms | ${m.label}: DB p50 / p99 ms`).join(' | ')} | series |`,
+    `|---|---:|${MODES.map(() => '---:|---:|').join('')}---:|`,
   );
-  for (const t of r.tiers) {
-    lines.push(
-      `| ${t.tier} | ${t.runs} | ${fmt(t.p50)} | ${fmt(t.p95)} | ${fmt(t.p99)} | ${fmt(t.db.p50)} | ${fmt(t.db.p95)} | ${fmt(t.db.p99)} | ${t.series.toLocaleString('en-US')} |`,
-    );
+  for (const tier of TIERS) {
+    const cells = r.modes.map((m) => {
+      const t = m.tiers.find((x) => x.tier === tier) as TierTiming;
+      return `${pair(t.p50, t.p99)} | ${pair(t.db.p50, t.db.p99)}`;
+    });
+    const first = modeOf('cold').tiers.find((x) => x.tier === tier) as TierTiming;
+    lines.push(`| ${tier} | ${first.runs} | ${cells.join(' | ')} | ${count(first.series)} |`);
+  }
+  const cold = modeOf('cold').full;
+  lines.push(
+    `| **full collection** (every tier) | ${cold.runs} | ${r.modes.map((m) => `${pair(m.full.wall.p50, m.full.wall.p99)} | ${pair(m.full.db.p50, m.full.db.p99)}`).join(' | ')} | ${count(cold.series)} |`,
+    '',
+    `| full collection | ${MODES.map((m) => m.label).join(' | ')} |`,
+    `|---|${MODES.map(() => '---:|').join('')}`,
+    `| statements per run (\`BEGIN\`/\`COMMIT\` included) | ${r.modes.map((m) => fmt(m.full.statementsPerRun, 0)).join(' | ')} |`,
+    `| tables / indexes of \`bench\` covered | ${r.modes.map((m) => `${count(m.full.tablesCovered)} / ${count(m.full.indexesCovered)}`).join(' | ')} |`,
+    `| client CPU per run, ms | ${r.modes.map((m) => fmt(m.full.cpuMsPerRun)).join(' | ')} |`,
+    `| peak RSS of the bench process, MB | ${r.modes.map((m) => fmt(m.full.peakRssMb, 0)).join(' | ')} |`,
+    `| DB time at the default cadences (${TIERS.map((t) => `${TIER_INTERVAL_SECONDS[t]} s`).join(' / ')}), % of one core | ${r.modes.map((m) => fmt(m.dbCoreFraction * 100, 3)).join(' | ')} |`,
+    `| DB time at the seed cadences (15 s / 60 s / 300 s, index statistics 600 s), % of one core | ${r.modes.map((m) => fmt(m.seedCoreFraction * 100, 3)).join(' | ')} |`,
+    '',
+    `Historical series state ${count(cold.historicalSeries)} keys, ${fmt(cold.historicalStateKiB)} KiB Brotli. Warm: every size is measured again at least every ${count(r.fullPassSeconds)} s (the worst staleness of a size no counter shows change), amortized in its core fraction. A kept session's private memory on the server (RssAnon): ${fmt(r.backendMb.kept)} MB after a full collection, against ${fmt(r.backendMb.fresh)} MB for a new idle session.`,
+    '',
+    'Top 5 statements of a full collection (pg_stat_statements, execution + planning, ms per run):',
+    '',
+    `| ${MODES.map((m) => `${m.label}: statement | calls/run | ms/run`).join(' | ')} |`,
+    `|${MODES.map(() => '---|---:|---:|').join('')}`,
+  );
+  for (let i = 0; i < 5; i++) {
+    const cells = r.modes.map((m) => {
+      const s = m.full.top[i];
+      return s === undefined ? ' | | ' : `\`${s.name}\` | ${fmt(s.callsPerRun, 0)} | ${fmt(s.msPerRun, 2)}`;
+    });
+    lines.push(`| ${cells.join(' | ')} |`);
   }
   lines.push(
-    `| **full collection** (every tier) | ${f.runs} | ${fmt(f.wall.p50)} | ${fmt(f.wall.p95)} | ${fmt(f.wall.p99)} | ${fmt(f.db.p50)} | ${fmt(f.db.p95)} | ${fmt(f.db.p99)} | ${f.series.toLocaleString('en-US')} |`,
     '',
-    `Full collection: ${fmt(f.statementsPerRun, 0)} statements per run (pg_stat_statements calls, \`BEGIN\`/\`COMMIT\` included); ` +
-      `${f.tablesCovered.toLocaleString('en-US')} tables and ${f.indexesCovered.toLocaleString('en-US')} indexes of \`bench\` covered; ` +
-      `client CPU ${fmt(f.cpuMsPerRun)} ms per run, peak RSS ${fmt(f.peakRssMb, 0)} MB; historical series state ` +
-      `${f.historicalSeries.toLocaleString('en-US')} keys, ${fmt(f.historicalStateKiB)} KiB Brotli.`,
-    `Database time at the default cadences (${TIERS.map((t) => `${TIER_INTERVAL_SECONDS[t]} s`).join(' / ')}, every query at its tier's unless \`queries.intervals\` says otherwise): ${fmt(r.dbCoreFraction * 100, 3)} % of one core.`,
+    'What bounds it: each unavoidable statement alone, in a new session and again in the same session (relation cache built), median:',
     '',
-    `Steady state (sizes remembered, \`SizeMemory\`, full pass every ${r.steady.fullPassSeconds.toLocaleString('en-US')} s, nothing changed between runs; ${r.steady.runs} runs): historical tier DB p50 ${fmt(r.steady.historicalDb.p50)} / p99 ${fmt(r.steady.historicalDb.p99)} ms; full collection DB p50 ${fmt(r.steady.fullDb.p50)} / p99 ${fmt(r.steady.fullDb.p99)} ms, wall p50 ${fmt(r.steady.fullWall.p50)} / p99 ${fmt(r.steady.fullWall.p99)} ms; at the default cadences with the full pass amortized: ${fmt(r.steady.dbCoreFraction * 100, 3)} % of one core. Worst staleness of a size: ${r.steady.fullPassSeconds.toLocaleString('en-US')} s (a change no counter shows).`,
-    '',
-    'Top 5 statements of a full collection (pg_stat_statements, execution + planning), every size measured and in steady state:',
-    '',
-    '| statement | calls/run | ms/call | ms/run | steady: statement | ms/run |',
-    '|---|---:|---:|---:|---|---:|',
-  );
-  for (let i = 0; i < Math.max(f.top.length, r.steady.top.length); i++) {
-    const cold = f.top[i];
-    const warm = r.steady.top[i];
-    lines.push(
-      `| ${cold === undefined ? '' : `\`${cold.name}\``} | ${cold === undefined ? '' : fmt(cold.callsPerRun, 0)} | ${cold === undefined ? '' : fmt(cold.msPerCall, 2)} | ${cold === undefined ? '' : fmt(cold.msPerRun, 2)} | ${warm === undefined ? '' : `\`${warm.name}\``} | ${warm === undefined ? '' : fmt(warm.msPerRun, 2)} |`,
-    );
-  }
-  lines.push(
-    '',
-    'What bounds it: each unavoidable statement alone, in a fresh session (as every collection runs) and again in the same session (relation cache built), median:',
-    '',
-    '| statement | fresh session ms | same session again ms |',
+    '| statement | new session ms | same session again ms |',
     '|---|---:|---:|',
   );
   for (const fl of r.floors) lines.push(`| ${fl.what} | ${fmt(fl.coldMs)} | ${fmt(fl.warmMs)} |`);
   return lines.join('\n');
 }
 
+/** Private memory of a server process (RssAnon), MB; the bench runs on the server's machine. */
+function rssAnonMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /RssAnon:\s+(\d+) kB/.exec(status)?.[1];
+  return kb === undefined ? Number.NaN : Number(kb) / 1024;
+}
+
 /**
  * Collects each tier repeatedly, then every tier at once (a full collection), from PostgreSQL 18 holding
- * `tables` tables with 3 indexes each, as a `pg_monitor`-only role; the database time of every run comes from
- * pg_stat_statements (execution + planning of the collector's role), read before and after the run.
+ * `tables` tables with 3 indexes each, as a `pg_monitor`-only role, in each of `MODES`; the database time of
+ * every run comes from pg_stat_statements (execution + planning of the collector's role), read before and after
+ * the run.
  */
 export async function benchCollect(options: {
   readonly tables?: number;
@@ -338,6 +377,7 @@ export async function benchCollect(options: {
   const tables = options.tables ?? 2000;
   const log = options.log ?? (() => undefined);
   const runs = { critical: 200, standard: 100, historical: 20, full: 20, ...options.runs };
+  const FULL_PASS_SECONDS = 3600;
   const pg18 = await startPostgres({
     major: 18,
     settings: { 'pg_stat_statements.track': 'all', max_locks_per_transaction: '1024' },
@@ -348,14 +388,17 @@ export async function benchCollect(options: {
     const dsn = new URL(pg18.dsn('postgres'));
     dsn.username = 'otel_monitor';
     dsn.password = 'bench-monitor';
-    const target = connectionTarget('bench', parseDsn(dsn.toString()), { environment: 'bench' });
+    const target = connectionTarget('bench', parseDsn(dsn.toString()), {
+      environment: 'bench',
+      keepSessionSeconds: 600,
+    });
     const limits = options.limits ?? DEFAULT_LIMITS;
     const totals = async () => {
       const { rows } = await stats.query<{ ms: number; calls: number }>(PGSS_TOTALS);
       return { ms: rows[0]?.ms ?? 0, calls: rows[0]?.calls ?? 0 };
     };
-    /** The `n` costliest statements since the last reset, per run of `runs`, by catalog query. */
-    const topStatements = async (runsSoFar: number, n = 5): Promise<StatementCost[]> => {
+    /** Database time per run of `runsSoFar` since the last reset, by catalog query, costliest first. */
+    const statements = async (runsSoFar: number): Promise<StatementCost[]> => {
       const { rows } = await stats.query<{ query: string; calls: number; ms: number }>(
         `SELECT query, calls::float8 AS calls, (total_exec_time + total_plan_time)::float8 AS ms
            FROM pg_stat_statements WHERE userid = 'otel_monitor'::regrole`,
@@ -370,7 +413,6 @@ export async function benchCollect(options: {
       }
       return [...byName]
         .sort((a, b) => b[1].ms - a[1].ms)
-        .slice(0, n)
         .map(([name, { calls, ms }]) => ({
           name,
           callsPerRun: calls / runsSoFar,
@@ -378,24 +420,20 @@ export async function benchCollect(options: {
           msPerRun: ms / runsSoFar,
         }));
     };
-    const collectOnce = async (
-      tiers: readonly Tier[],
-      queries: readonly QueryDefinition[] = BUILTIN_QUERIES,
-      sizes?: SizeMemory,
-    ) => {
+    const collectOnce = async (tiers: readonly Tier[], carry: Carry) => {
       const result = await collect(
         target,
         { tiers, scheduledAtMs: Date.now(), ignoreIntervals: true },
-        { queries, limits, ...(sizes === undefined ? {} : { sizes }) },
+        { queries: BUILTIN_QUERIES, limits, ...carry },
       );
       const errors = result.queries.filter((q) => q.status === 'error');
       if (errors.length > 0) throw new Error(`query errors during the benchmark: ${JSON.stringify(errors)}`);
       return result;
     };
     /** `n` runs of `tiers` after a warm-up run, each with its wall time and database time. */
-    const measure = async (tiers: readonly Tier[], n: number, sizes?: SizeMemory) => {
-      // Warm-up run: the first connection loads the server's catalog caches (and fills the size memory).
-      await collectOnce(tiers, BUILTIN_QUERIES, sizes);
+    const measure = async (tiers: readonly Tier[], n: number, carry: Carry) => {
+      // Warm-up run: the first connection loads the server's catalog caches (and fills what the carry keeps).
+      await collectOnce(tiers, carry);
       await stats.query('SELECT pg_stat_statements_reset()');
       const wall: number[] = [];
       const db: number[] = [];
@@ -403,7 +441,7 @@ export async function benchCollect(options: {
       let last: CollectResult | undefined;
       for (let i = 0; i < n; i++) {
         const before = await totals();
-        last = await collectOnce(tiers, BUILTIN_QUERIES, sizes);
+        last = await collectOnce(tiers, carry);
         const after = await totals();
         wall.push(last.durationMs);
         db.push(after.ms - before.ms);
@@ -411,141 +449,129 @@ export async function benchCollect(options: {
       }
       return { wall, db, callsPerRun: calls / n, last: last as CollectResult };
     };
-
-    const results: TierTiming[] = [];
-    for (const tier of TIERS) {
-      const m = await measure([tier], runs[tier]);
-      const wall = spreadOf(m.wall);
-      const db = spreadOf(m.db);
-      const timing: TierTiming = {
-        tier,
-        runs: runs[tier],
-        ...wall,
-        series: m.last.series,
-        dbMsPerRun: m.db.reduce((a, b) => a + b, 0) / runs[tier],
-        db,
-      };
-      log(
-        `${tier}: wall p50 ${fmt(wall.p50)} p99 ${fmt(wall.p99)} ms, db p50 ${fmt(db.p50)} p99 ${fmt(db.p99)} ms, ${m.last.series} series`,
-      );
-      results.push(timing);
-    }
-
-    // A full collection: every tier in one run, as a scheduled run where all are due.
-    let peakRss = process.memoryUsage().rss;
-    const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    }, 5);
-    const cpuBefore = process.cpuUsage();
-    let full: Awaited<ReturnType<typeof measure>>;
-    try {
-      full = await measure(TIERS, runs.full);
-    } finally {
-      clearInterval(sampler);
-    }
-    const cpu = process.cpuUsage(cpuBefore);
-    const fullTop = await topStatements(runs.full);
-    const state = historicalStateKiB(full.last);
-    const cover = covered(full.last);
-    const wallFull = spreadOf(full.wall);
-    const dbFull = spreadOf(full.db);
-    const fullCollection: FullCollection = {
-      runs: runs.full,
-      wall: wallFull,
-      db: dbFull,
-      statementsPerRun: full.callsPerRun,
-      series: full.last.series,
-      tablesCovered: cover.tables,
-      indexesCovered: cover.indexes,
-      top: fullTop,
-      cpuMsPerRun: (cpu.user + cpu.system) / 1000 / runs.full,
-      peakRssMb: peakRss / 1024 / 1024,
-      historicalStateKiB: state.kib,
-      historicalSeries: state.series,
+    const carryOf = (mode: ModeId): Carry =>
+      mode === 'cold'
+        ? {}
+        : mode === 'kept'
+          ? { sessions: new SessionKeeper() }
+          : { sessions: new SessionKeeper(), sizes: new SizeMemory({ fullPassSeconds: FULL_PASS_SECONDS }) };
+    const done = async (carry: Carry) => {
+      await carry.sessions?.closeAll();
     };
-    log(
-      `full collection: wall p50 ${fmt(wallFull.p50)} p99 ${fmt(wallFull.p99)} ms, db p50 ${fmt(dbFull.p50)} p99 ${fmt(dbFull.p99)} ms, ${full.last.series} series`,
-    );
 
-    // At the default cadences. Queries slower than their tier (a `queries.intervals` entry) are measured alone, so
-    // their database time is counted at their own interval rather than the tier's.
-    const dbMsPerRunOf = async (
-      tier: Tier,
-      queries: readonly QueryDefinition[],
-      n: number,
-      sizes?: SizeMemory,
-    ) => {
-      // With a size memory, a first run fills it.
-      if (sizes !== undefined) await collectOnce([tier], queries, sizes);
-      await stats.query('SELECT pg_stat_statements_reset()');
-      for (let i = 0; i < n; i++) await collectOnce([tier], queries, sizes);
-      return (await totals()).ms / n;
-    };
-    let dbMsPerSecond = 0;
-    for (const t of results) {
-      let slowMsPerSecond = 0;
-      let slowMsPerRun = 0;
-      for (const query of BUILTIN_QUERIES.filter((q) => q.tier === t.tier)) {
-        const interval = effectiveInterval(query, {});
-        if (interval <= TIER_INTERVAL_SECONDS[t.tier]) continue;
-        const ms = await dbMsPerRunOf(t.tier, [query], Math.min(10, runs[t.tier]));
-        slowMsPerRun += ms;
-        slowMsPerSecond += ms / interval;
+    const modes: ModeResult[] = [];
+    let keptHistoricalMs = 0;
+    let backendMb = { fresh: Number.NaN, kept: Number.NaN };
+    for (const { id: mode } of MODES) {
+      const tierResults: TierTiming[] = [];
+      let indexStatsMs = 0;
+      for (const tier of TIERS) {
+        const carry = carryOf(mode);
+        const m = await measure([tier], runs[tier], carry);
+        if (tier === 'historical') {
+          indexStatsMs = (await statements(runs[tier])).find((s) => s.name === 'index_stats')?.msPerRun ?? 0;
+        }
+        await done(carry);
+        const wall = spreadOf(m.wall);
+        const db = spreadOf(m.db);
+        tierResults.push({
+          tier,
+          runs: runs[tier],
+          ...wall,
+          series: m.last.series,
+          dbMsPerRun: m.db.reduce((a, b) => a + b, 0) / runs[tier],
+          db,
+        });
+        log(
+          `${mode} ${tier}: wall p50 ${fmt(wall.p50)} p99 ${fmt(wall.p99)} ms, db p50 ${fmt(db.p50)} p99 ${fmt(db.p99)} ms, ${m.last.series} series`,
+        );
       }
-      dbMsPerSecond +=
-        Math.max(0, t.dbMsPerRun - slowMsPerRun) / TIER_INTERVAL_SECONDS[t.tier] + slowMsPerSecond;
+
+      // A full collection: every tier in one run, as a scheduled run where all are due.
+      const carry = carryOf(mode);
+      let peakRss = process.memoryUsage().rss;
+      const sampler = setInterval(() => {
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      }, 5);
+      const cpuBefore = process.cpuUsage();
+      let full: Awaited<ReturnType<typeof measure>>;
+      try {
+        full = await measure(TIERS, runs.full, carry);
+      } finally {
+        clearInterval(sampler);
+      }
+      const cpu = process.cpuUsage(cpuBefore);
+      const top = (await statements(runs.full)).slice(0, 5);
+      if (mode === 'warm') {
+        const { rows } = await stats.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgotel' AND datname = 'bench'",
+        );
+        const fresh = new pg.Client({ connectionString: dsn.toString().replace(/\/postgres$/, '/bench') });
+        await fresh.connect();
+        try {
+          const own = await fresh.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+          backendMb = {
+            fresh: rssAnonMb(own.rows[0]?.pid ?? 0),
+            kept: rssAnonMb(rows[0]?.pid ?? 0),
+          };
+        } finally {
+          await fresh.end();
+        }
+      }
+      await done(carry);
+      const state = historicalStateKiB(full.last);
+      const cover = covered(full.last);
+      const wall = spreadOf(full.wall);
+      const db = spreadOf(full.db);
+      log(
+        `${mode} full collection: wall p50 ${fmt(wall.p50)} p99 ${fmt(wall.p99)} ms, db p50 ${fmt(db.p50)} p99 ${fmt(db.p99)} ms, ${full.last.series} series`,
+      );
+
+      const perRun = (tier: Tier) => tierResults.find((t) => t.tier === tier)?.dbMsPerRun ?? 0;
+      const historicalMs = perRun('historical');
+      if (mode === 'kept') keptHistoricalMs = historicalMs;
+      // The warm mode measures every size again once per full pass: what that costs over a warm run, amortized.
+      const fullPassPerSecond =
+        mode === 'warm' ? Math.max(0, keptHistoricalMs - historicalMs) / FULL_PASS_SECONDS : 0;
+      const dbMsPerSecond =
+        TIERS.reduce((sum, tier) => sum + perRun(tier) / TIER_INTERVAL_SECONDS[tier], 0) + fullPassPerSecond;
+      const seedMsPerSecond =
+        perRun('critical') / 15 +
+        perRun('standard') / 60 +
+        (historicalMs - indexStatsMs) / 300 +
+        indexStatsMs / 600 +
+        fullPassPerSecond;
+      modes.push({
+        mode,
+        tiers: tierResults,
+        full: {
+          runs: runs.full,
+          wall,
+          db,
+          statementsPerRun: full.callsPerRun,
+          series: full.last.series,
+          tablesCovered: cover.tables,
+          indexesCovered: cover.indexes,
+          top,
+          cpuMsPerRun: (cpu.user + cpu.system) / 1000 / runs.full,
+          peakRssMb: peakRss / 1024 / 1024,
+          historicalStateKiB: state.kib,
+          historicalSeries: state.series,
+        },
+        dbCoreFraction: dbMsPerSecond / 1000,
+        seedCoreFraction: seedMsPerSecond / 1000,
+      });
     }
-    // Steady state: sizes remembered across runs, nothing changing in between.
-    const FULL_PASS_SECONDS = 3600;
-    const memory = () => new SizeMemory({ fullPassSeconds: FULL_PASS_SECONDS });
-    const steadyHistorical = await measure(['historical'], runs.historical, memory());
-    const steadyFull = await measure(TIERS, runs.full, memory());
-    const steadyTop = await topStatements(runs.full);
-    const historical = results.find((t) => t.tier === 'historical');
-    const perSecond = (tier: Tier) =>
-      (results.find((t) => t.tier === tier)?.dbMsPerRun ?? 0) / TIER_INTERVAL_SECONDS[tier];
-    // At the default cadences, as for the figure without memory: the historical queries slower than their tier
-    // (index stats, 600 s) measured alone; plus, once per full-pass interval, what measuring every size costs
-    // more than a steady run.
-    const historicalQueries = BUILTIN_QUERIES.filter((q) => q.tier === 'historical');
-    const slow = historicalQueries.filter((q) => effectiveInterval(q, {}) > TIER_INTERVAL_SECONDS.historical);
-    const fastMs = await dbMsPerRunOf(
-      'historical',
-      historicalQueries.filter((q) => !slow.includes(q)),
-      runs.historical,
-      memory(),
-    );
-    let steadyMsPerSecond =
-      perSecond('critical') + perSecond('standard') + fastMs / TIER_INTERVAL_SECONDS.historical;
-    let steadyHistoricalMs = fastMs;
-    for (const query of slow) {
-      const ms = await dbMsPerRunOf('historical', [query], Math.min(10, runs.historical), memory());
-      steadyMsPerSecond += ms / effectiveInterval(query, {});
-      steadyHistoricalMs += ms;
-    }
-    steadyMsPerSecond += Math.max(0, (historical?.dbMsPerRun ?? 0) - steadyHistoricalMs) / FULL_PASS_SECONDS;
-    const steady: SteadyState = {
-      runs: runs.full,
-      historicalDb: spreadOf(steadyHistorical.db),
-      fullDb: spreadOf(steadyFull.db),
-      fullWall: spreadOf(steadyFull.wall),
-      fullPassSeconds: FULL_PASS_SECONDS,
-      dbCoreFraction: steadyMsPerSecond / 1000,
-      top: steadyTop,
-    };
-    log(
-      `steady state: historical db p50 ${fmt(steady.historicalDb.p50)} ms, full collection db p50 ${fmt(steady.fullDb.p50)} ms`,
-    );
+
     const benchDsn = new URL(dsn);
     benchDsn.pathname = '/bench';
     log('floors: each unavoidable statement alone');
     const floors = await measureFloors(benchDsn.toString(), 5);
     const result = {
-      tiers: results,
-      full: fullCollection,
+      modes,
       floors,
-      steady,
-      dbCoreFraction: dbMsPerSecond / 1000,
+      fullPassSeconds: FULL_PASS_SECONDS,
+      backendMb,
       tables,
       indexes: tables * 3,
     };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { StreamArchive } from '../../shared/archive/archive-run.ts';
 import { createFirehoseClient, FirehoseRecordStream } from '../../shared/archive/firehose-stream.ts';
+import { SessionKeeper } from '../../shared/collect/session-keeper.ts';
 import { SizeMemory } from '../../shared/collect/size-memory.ts';
 import {
   type ConnectionSource,
@@ -72,6 +73,8 @@ export function createContainer(env: NodeJS.ProcessEnv, moduleUrl: string): Cont
   const plans = planTargets(config);
   // Sizes of unchanged relations are not measured again while the container is warm (shared/collect/size-memory.ts).
   const sizes = new SizeMemory();
+  // Sessions of a target's run wait, open, for its next run on this container (shared/collect/session-keeper.ts).
+  const sessions = new SessionKeeper();
   const connections = new Map<string, ConnectionSource>();
   const planOf = (target: string): TargetPlan => {
     const plan = plans.get(target);
@@ -112,6 +115,7 @@ export function createContainer(env: NodeJS.ProcessEnv, moduleUrl: string): Cont
           seriesState,
           cardinality,
           sizes,
+          sessions,
         },
         setupErrors,
       };

@@ -13,6 +13,7 @@ import { FamilyBuilder } from './families.ts';
 import { DEFAULT_MAX_ROWS_PER_QUERY, type QueryReport, runQuery } from './run-query.ts';
 import { selfMetricPoints } from './self-metrics.ts';
 import { describeFailure, Session } from './session.ts';
+import { type SessionKeeper, sessionKey } from './session-keeper.ts';
 import type { SizeMemory } from './size-memory.ts';
 
 /** Per-tier session limits. */
@@ -33,6 +34,11 @@ export interface CollectTarget {
   readonly databases: { readonly include: readonly string[]; readonly exclude: readonly string[] };
   /** Per-database sessions open at once. */
   readonly maxConnections: number;
+  /**
+   * Seconds a session may wait, open, for the next run to reuse it, when the run has a `SessionKeeper`; 0 or
+   * absent: every session is closed at the end of its run.
+   */
+  readonly keepSessionSeconds?: number;
   readonly tiers: Readonly<Record<Tier, TierSettings>>;
 }
 
@@ -67,6 +73,12 @@ export interface CollectOptions {
    * only the relations that changed, and every relation at the memory's full-pass interval. Keep one per process.
    */
   readonly sizes?: SizeMemory;
+  /**
+   * Sessions kept between runs (see `SessionKeeper`): given, and with the target's `keepSessionSeconds` above
+   * 0, a run reuses the sessions of the target's previous run and leaves its own for the next. Keep one per
+   * process.
+   */
+  readonly sessions?: SessionKeeper;
   readonly now?: () => number;
 }
 
@@ -92,6 +104,8 @@ export interface CollectResult {
   readonly durationMs: number;
   /** Series across all batches, self-metrics included. */
   readonly series: number;
+  /** Sessions this run opened, and kept sessions of an earlier run it reused. */
+  readonly sessions: { readonly opened: number; readonly reused: number };
 }
 
 function resourceOf(target: CollectTarget, server: ServerInfo | undefined): ResourceAttributes {
@@ -188,6 +202,48 @@ export async function collect(
       ),
     );
 
+  const keeper = options.sessions;
+  const keepSeconds = target.keepSessionSeconds ?? 0;
+  /** Sessions that go back to the keeper after the run, with their key. */
+  const keys = new Map<Session, string>();
+  const released = new WeakSet<Session>();
+  let sessionsOpened = 0;
+  let sessionsReused = 0;
+
+  /**
+   * A session in `params.database` with the settings of `tier`: the one kept from an earlier run if it still
+   * answers within the connect timeout (else it is dropped, silently), or a new one.
+   * @throws ConnectError when a new session cannot be opened
+   */
+  const acquire = async (params: ConnectionParams, tier: Tier): Promise<Session> => {
+    const key = keeper === undefined || keepSeconds <= 0 ? undefined : sessionKey(target.name, params);
+    const kept = key === undefined ? undefined : keeper?.take(key);
+    if (kept !== undefined && keeper !== undefined && key !== undefined) {
+      const probeMs = Math.min(params.connectTimeoutMs ?? 5000, roundTripMs(tier));
+      await kept.applySettings(tier, settingsOf(tier), probeMs);
+      if (kept.lost === undefined) {
+        sessionsReused += 1;
+        keys.set(kept, key);
+        return kept;
+      }
+      await keeper.discard(kept);
+    }
+    const session = new Session(await openSession(params, settingsOf(tier)));
+    sessionsOpened += 1;
+    if (key !== undefined) keys.set(session, key);
+    return session;
+  };
+
+  /** Ends a session's part in this run: kept for the next run, or closed. Once per session; never throws. */
+  const release = async (session: Session, major: number | undefined): Promise<void> => {
+    if (released.has(session)) return;
+    released.add(session);
+    const key = keys.get(session);
+    if (keeper === undefined || key === undefined) return session.close();
+    const timeoutMs = Math.min(target.connection.connectTimeoutMs ?? 5000, CLIENT_TIMEOUT_SLACK_MS);
+    await keeper.keep(key, session, { keepSeconds, major, timeoutMs, maxConnections: target.maxConnections });
+  };
+
   const finish = (
     up: 0 | 1,
     server: ServerInfo | undefined,
@@ -238,13 +294,14 @@ export async function collect(
       ),
       durationMs,
       series: dataSeries + builtSeries(true) + selfSeries,
+      sessions: { opened: sessionsOpened, reused: sessionsReused },
     };
   };
 
   if (request.preflightError !== undefined) return finish(0, undefined, [], request.preflightError);
   let main: Session;
   try {
-    main = new Session(await openSession(target.connection, settingsOf(firstTier)));
+    main = await acquire(target.connection, firstTier);
   } catch (error) {
     const code = error instanceof ConnectError ? error.code : undefined;
     return finish(0, undefined, [], error instanceof Error ? error.message : String(error), code);
@@ -303,7 +360,7 @@ export async function collect(
     };
     let session: Session;
     try {
-      session = new Session(await openSession({ ...target.connection, database }, settingsOf(tier)));
+      session = await acquire({ ...target.connection, database }, tier);
     } catch (error) {
       return fail(error instanceof Error ? error.message : String(error));
     }
@@ -313,7 +370,7 @@ export async function collect(
     } catch (error) {
       const reason = `server detection failed: ${describeFailure(error, timeoutMs)}`;
       session.abandon(reason);
-      await session.close();
+      await release(session, undefined);
       return fail(reason);
     }
   };
@@ -383,14 +440,14 @@ export async function collect(
           await run(session, info, item, database, current);
         }
       } finally {
-        if (!own) await session.close();
+        if (!own) await release(session, info.major);
       }
     };
     const databases = [...selection.visit];
     // The connection database is visited on the main session, which is then closed: at most
     // maxConnections sessions are ever open at once, the main one included.
     if (databases.includes(server.database)) await visit(server.database);
-    await main.close();
+    await release(main, server.major);
     await mapLimit(
       databases.filter((d) => d !== server.database),
       Math.max(1, target.maxConnections),
@@ -431,6 +488,6 @@ export async function collect(
     }
     return server === undefined ? finish(0, undefined, [], message) : finish(1, server, []);
   } finally {
-    await main.close();
+    await release(main, server?.major);
   }
 }

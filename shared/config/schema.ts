@@ -96,6 +96,12 @@ export const targetSchema = z
     connect_timeout_ms: z.number().int().positive().default(5000),
     /** Per-database connections open at once for database-scoped queries. @default 2 */
     max_connections: z.number().int().min(1).max(10).default(2),
+    /**
+     * Seconds a warm collector keeps a session open after its run, for the target's next run to reuse (no
+     * connect, relation cache already built); 0 closes every session when its run ends. The server ends a kept
+     * session soon after this (idle_session_timeout, PostgreSQL 14+). @default 90
+     */
+    keep_session_seconds: z.number().int().min(0).max(3600).default(90),
   })
   .strict()
   .refine((t) => (t.secret_arn === undefined) !== (t.dsn === undefined), {

@@ -32,6 +32,7 @@ export function resolveTarget(
     },
     databases: { include: target.databases, exclude: target.exclude_databases },
     maxConnections: target.max_connections,
+    keepSessionSeconds: target.keep_session_seconds,
     tiers,
   };
 }

@@ -1,4 +1,5 @@
 import { type CollectResult, collect } from '../collect/collect.ts';
+import type { SessionKeeper } from '../collect/session-keeper.ts';
 import type { SizeMemory } from '../collect/size-memory.ts';
 import type { ConnectionSource, TargetPlan } from '../config/runtime.ts';
 import type { ConnectionParams } from '../db/connection.ts';
@@ -37,6 +38,11 @@ export interface RunPorts {
    * the relations that changed, and every one at the memory's full-pass interval. Absent: every size is measured.
    */
   readonly sizes?: SizeMemory;
+  /**
+   * Sessions kept between runs of this process (a warm Lambda container), for targets whose
+   * `keep_session_seconds` is above 0. Absent: every session is closed when its run ends.
+   */
+  readonly sessions?: SessionKeeper;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -77,6 +83,8 @@ export interface RunSummary {
   readonly archive?: { readonly ok: boolean; readonly errors: readonly string[] };
   /** Problems with the series state or the cardinality store; the run went on without them. */
   readonly stateErrors: readonly string[];
+  /** Sessions the run opened, and sessions kept from an earlier run that it reused. */
+  readonly sessions: { readonly opened: number; readonly reused: number };
   readonly durationMs: number;
 }
 
@@ -240,6 +248,7 @@ export async function runCollection(
       intervals: plan.intervals,
       now,
       ...(ports.sizes === undefined ? {} : { sizes: ports.sizes }),
+      ...(ports.sessions === undefined ? {} : { sessions: ports.sessions }),
     };
     let connection: ConnectionParams;
     try {
@@ -348,6 +357,7 @@ function summarize(
         }),
     ...(archive === undefined ? {} : { archive: { ok: archive.ok, errors: archive.errors } }),
     stateErrors,
+    sessions: result.sessions,
     durationMs: Math.round(durationMs),
   };
 }

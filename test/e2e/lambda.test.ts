@@ -205,6 +205,27 @@ describe('the deployed collector', () => {
     expect(archivedSize?.value).toBe(Number(size));
   });
 
+  it("reuses its previous run's session on a warm container: the next run opens none", async () => {
+    // Prepare
+    const first = await invoke({ target: TARGET, tiers: ['critical'] });
+    const sessionsOfRole = async () =>
+      (
+        await pg.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE usename = '${ROLE}' AND application_name = 'pgotel' ORDER BY pid`,
+        )
+      ).map((r) => r.pid);
+    const kept = await sessionsOfRole();
+
+    // Act
+    const second = await invoke({ target: TARGET, tiers: ['critical'] });
+
+    // Assess: the second run opened no session, and the role's sessions are the very backends kept before it
+    expect(first.up).toBe(1);
+    expect(second.up).toBe(1);
+    expect(second.sessions).toStrictEqual({ opened: 0, reused: 1 });
+    expect(await sessionsOfRole()).toStrictEqual(kept);
+  });
+
   it('pgotel invoke finds the function from the stack outputs and prints the summary', async () => {
     // Prepare
     const env = {
@@ -350,6 +371,10 @@ describe('the deployed collector', () => {
     // Prepare: the role's password changes and the secret gets a wrong one (the warm container still caches the
     // first, so it fails, reads the secret again, and fails again)
     await pg.query(`ALTER ROLE ${ROLE} PASSWORD 'rotated-password'`);
+    // A session authenticated before the change stays valid: end the kept ones, as a restart or failover would.
+    await pg.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${ROLE}' AND pid <> pg_backend_pid()`,
+    );
     await secrets.send(
       new PutSecretValueCommand({ SecretId: secretArn, SecretString: rdsSecret('not-the-password') }),
     );

@@ -33,6 +33,7 @@ describe('config validation', () => {
       },
       connect_timeout_ms: 5000,
       max_connections: 2,
+      keep_session_seconds: 90,
     });
     expect(config.queries.limits).toEqual({
       max_tables: 10_000,
