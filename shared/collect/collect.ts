@@ -338,7 +338,11 @@ export async function collect(
       ...(database === undefined ? {} : { database }),
       queryTimeoutMs: roundTripMs(item.tier),
       maxRows: options.maxRows ?? DEFAULT_MAX_ROWS_PER_QUERY,
-      ...(options.sizes !== undefined && item.query.rememberSizes === true && database !== undefined
+      // A replica's statistics do not count what WAL replay writes: its sizes are measured every run.
+      ...(options.sizes !== undefined &&
+      item.query.rememberSizes === true &&
+      database !== undefined &&
+      info.role === 'primary'
         ? { sizes: options.sizes.scope(target.name, database, item.query.name) }
         : {}),
     });

@@ -7,7 +7,8 @@
  * queries (`rememberSizes`) compute that signature from the catalog and the statistics, which open nothing, and
  * reuse the remembered size when it matches. What the counters cannot see — a transaction still writing (its
  * counts arrive when it ends), GIN and BRIN maintenance functions — is caught by a full measurement of every
- * relation at least every `fullPassSeconds`: the worst staleness of a reported size.
+ * relation at least every `fullPassSeconds`: the worst staleness of a reported size. Replicas never use it: their
+ * statistics do not count what WAL replay writes, so a replica's sizes are measured on every run.
  *
  * One instance per process (the warm Lambda container, a long-running collector); it holds, per target,
  * database and query, the reported relations of the last run (about 150 bytes each), at most `maxRelations` in

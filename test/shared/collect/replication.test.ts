@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CollectResult, collect } from '../../../shared/collect/collect.ts';
+import { SizeMemory } from '../../../shared/collect/size-memory.ts';
 import { connectionTarget } from '../../../shared/config/local-target.ts';
 import { parseDsn } from '../../../shared/db/connection.ts';
 import type { MetricPoint } from '../../../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';
 import { PG_MAJORS, type PgInstance, startPostgres, startReplica } from '../../helpers/postgres.ts';
 
-async function collectFrom(server: PgInstance, name: string): Promise<CollectResult> {
+async function collectFrom(server: PgInstance, name: string, sizes?: SizeMemory): Promise<CollectResult> {
   return collect(
     connectionTarget(name, parseDsn(server.dsn()), { cluster: 'replication-test', environment: 'test' }),
     { tiers: ['critical', 'standard', 'historical'], scheduledAtMs: Date.now(), ignoreIntervals: true },
-    { queries: BUILTIN_QUERIES, limits: DEFAULT_LIMITS },
+    { queries: BUILTIN_QUERIES, limits: DEFAULT_LIMITS, ...(sizes === undefined ? {} : { sizes }) },
   );
 }
 
@@ -127,5 +128,39 @@ describe.each(PG_MAJORS)('replication metrics on PostgreSQL %i', (major) => {
     expect(replayed).toBeGreaterThan(primaryLsn - 100 * 1024 * 1024);
     // The replica has no standbys of its own.
     expect(onlyValue(result, 'postgresql.replication.replicas', {})).toBe(0);
+  });
+
+  it('on the replica, sizes are measured every run: its statistics do not see what replay writes', async () => {
+    // Prepare: a table the replica has replayed, measured once with a size memory
+    await primary.query('CREATE TABLE growing (id int, pad text)');
+    await primary.query("INSERT INTO growing SELECT g, repeat('x', 100) FROM generate_series(1, 100) g");
+    const replayed = async (rows: number) => {
+      for (let i = 0; i < 600; i++) {
+        const seen = await replica
+          .query<{ n: string }>('SELECT count(*) AS n FROM growing')
+          .catch(() => [{ n: '-1' }]);
+        if (Number(seen[0]?.n) === rows) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`the replica did not replay ${rows} rows of growing`);
+    };
+    await replayed(100);
+    const sizes = new SizeMemory();
+    const first = await collectFrom(replica, 'replica', sizes);
+
+    // Act: the table grows on the primary; the replica replays it
+    await primary.query("INSERT INTO growing SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g");
+    await replayed(20100);
+    const second = await collectFrom(replica, 'replica', sizes);
+    const [{ size }] = (await replica.query<{ size: string }>(
+      "SELECT pg_total_relation_size('growing') AS size",
+    )) as [{ size: string }];
+
+    // Assess
+    const sizeOf = (r: CollectResult) =>
+      onlyValue(r, 'postgresql.table.size', { database_name: 'postgres', table_name: 'growing' });
+    expect(sizeOf(second)).toBe(Number(size));
+    expect(sizeOf(second)).toBeGreaterThan(sizeOf(first));
+    expect(sizes.size).toBe(0);
   });
 });
