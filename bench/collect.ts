@@ -107,6 +107,8 @@ export interface FullCollection {
   readonly wall: Spread;
   readonly db: Spread;
   readonly statementsPerRun: number;
+  /** Planning part of the database time per run, ms. */
+  readonly planMsPerRun: number;
   readonly series: number;
   /** Tables and indexes of the bench database with series. */
   readonly tablesCovered: number;
@@ -122,6 +124,7 @@ export interface FullCollection {
 }
 
 const PGSS_TOTALS = `SELECT coalesce(sum(total_exec_time + total_plan_time), 0)::float8 AS ms,
+                            coalesce(sum(total_plan_time), 0)::float8 AS plan_ms,
                             coalesce(sum(calls), 0)::float8 AS calls
                        FROM pg_stat_statements WHERE userid = 'otel_monitor'::regrole`;
 
@@ -196,7 +199,7 @@ const FLOORS: readonly { what: string; sql: string }[] = [
 ];
 
 /**
- * Each floor statement in a fresh session (what a collection pays: its sessions are new) and right after in the
+ * Each floor statement in a new session (what a cold container pays) and right after in the
  * same session (relation cache built): the median of `repeats`.
  */
 async function measureFloors(dsn: string, repeats: number): Promise<Floor[]> {
@@ -301,29 +304,30 @@ const count = (n: number) => n.toLocaleString('en-US');
 function markdownOf(r: Omit<BenchCollectResult, 'markdown'>, limits: QueryLimits): string {
   const lines: string[] = [];
   const modeOf = (id: ModeId) => r.modes.find((m) => m.mode === id) as ModeResult;
-  const pair = (a: number, b: number) => `${fmt(a)} / ${fmt(b)}`;
+  const spread = (x: Spread) => `${fmt(x.p50)} / ${fmt(x.p95)} / ${fmt(x.p99)}`;
   lines.push(
     `\n### Collection, PostgreSQL 18, ${count(r.tables)} tables / ${count(r.indexes)} indexes, pg_monitor role (max_tables ${count(limits.maxTables)}, max_indexes ${count(limits.maxIndexes)})\n`,
     ...MODES.map((m) => `- **${m.label}**: ${m.what}.`),
     '',
-    `| run | runs | ${MODES.map((m) => `${m.label}: wall p50 / p99 ms | ${m.label}: DB p50 / p99 ms`).join(' | ')} | series |`,
+    `| run | runs | ${MODES.map((m) => `${m.label}: wall p50 / p95 / p99 ms | ${m.label}: DB p50 / p95 / p99 ms`).join(' | ')} | series |`,
     `|---|---:|${MODES.map(() => '---:|---:|').join('')}---:|`,
   );
   for (const tier of TIERS) {
     const cells = r.modes.map((m) => {
       const t = m.tiers.find((x) => x.tier === tier) as TierTiming;
-      return `${pair(t.p50, t.p99)} | ${pair(t.db.p50, t.db.p99)}`;
+      return `${spread(t)} | ${spread(t.db)}`;
     });
     const first = modeOf('cold').tiers.find((x) => x.tier === tier) as TierTiming;
     lines.push(`| ${tier} | ${first.runs} | ${cells.join(' | ')} | ${count(first.series)} |`);
   }
   const cold = modeOf('cold').full;
   lines.push(
-    `| **full collection** (every tier) | ${cold.runs} | ${r.modes.map((m) => `${pair(m.full.wall.p50, m.full.wall.p99)} | ${pair(m.full.db.p50, m.full.db.p99)}`).join(' | ')} | ${count(cold.series)} |`,
+    `| **full collection** (every tier) | ${cold.runs} | ${r.modes.map((m) => `${spread(m.full.wall)} | ${spread(m.full.db)}`).join(' | ')} | ${count(cold.series)} |`,
     '',
     `| full collection | ${MODES.map((m) => m.label).join(' | ')} |`,
     `|---|${MODES.map(() => '---:|').join('')}`,
     `| statements per run (\`BEGIN\`/\`COMMIT\` included) | ${r.modes.map((m) => fmt(m.full.statementsPerRun, 0)).join(' | ')} |`,
+    `| planning, ms per run (mean; included in the DB time) | ${r.modes.map((m) => fmt(m.full.planMsPerRun)).join(' | ')} |`,
     `| tables / indexes of \`bench\` covered | ${r.modes.map((m) => `${count(m.full.tablesCovered)} / ${count(m.full.indexesCovered)}`).join(' | ')} |`,
     `| client CPU per run, ms | ${r.modes.map((m) => fmt(m.full.cpuMsPerRun)).join(' | ')} |`,
     `| peak RSS of the bench process, MB | ${r.modes.map((m) => fmt(m.full.peakRssMb, 0)).join(' | ')} |`,
@@ -380,7 +384,12 @@ export async function benchCollect(options: {
   const FULL_PASS_SECONDS = 3600;
   const pg18 = await startPostgres({
     major: 18,
-    settings: { 'pg_stat_statements.track': 'all', max_locks_per_transaction: '1024' },
+    settings: {
+      'pg_stat_statements.track': 'all',
+      // Planning counts in DB time (exec + plan); pg_stat_statements leaves it out by default.
+      'pg_stat_statements.track_planning': 'on',
+      max_locks_per_transaction: '1024',
+    },
   });
   const stats = await pg18.client('postgres');
   try {
@@ -394,8 +403,8 @@ export async function benchCollect(options: {
     });
     const limits = options.limits ?? DEFAULT_LIMITS;
     const totals = async () => {
-      const { rows } = await stats.query<{ ms: number; calls: number }>(PGSS_TOTALS);
-      return { ms: rows[0]?.ms ?? 0, calls: rows[0]?.calls ?? 0 };
+      const { rows } = await stats.query<{ ms: number; plan_ms: number; calls: number }>(PGSS_TOTALS);
+      return { ms: rows[0]?.ms ?? 0, planMs: rows[0]?.plan_ms ?? 0, calls: rows[0]?.calls ?? 0 };
     };
     /** Database time per run of `runsSoFar` since the last reset, by catalog query, costliest first. */
     const statements = async (runsSoFar: number): Promise<StatementCost[]> => {
@@ -438,6 +447,7 @@ export async function benchCollect(options: {
       const wall: number[] = [];
       const db: number[] = [];
       let calls = 0;
+      let planMs = 0;
       let last: CollectResult | undefined;
       for (let i = 0; i < n; i++) {
         const before = await totals();
@@ -446,8 +456,9 @@ export async function benchCollect(options: {
         wall.push(last.durationMs);
         db.push(after.ms - before.ms);
         calls += after.calls - before.calls;
+        planMs += after.planMs - before.planMs;
       }
-      return { wall, db, callsPerRun: calls / n, last: last as CollectResult };
+      return { wall, db, callsPerRun: calls / n, planMsPerRun: planMs / n, last: last as CollectResult };
     };
     const carryOf = (mode: ModeId): Carry =>
       mode === 'cold'
@@ -549,6 +560,7 @@ export async function benchCollect(options: {
           wall,
           db,
           statementsPerRun: full.callsPerRun,
+          planMsPerRun: full.planMsPerRun,
           series: full.last.series,
           tablesCovered: cover.tables,
           indexesCovered: cover.indexes,
