@@ -17,6 +17,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import type { ConnectionParams } from '../../shared/db/connection.ts';
 import { freePort } from './ports.ts';
 import { delay, makeTmpRoot, releaseTmpRoot, stopChild, tailFile, trackChild } from './processes.ts';
 
@@ -587,4 +588,14 @@ export async function startReplica(
     await replica.destroy();
     throw error;
   }
+}
+
+/** Plaintext connection parameters for a role of `server` (the tests' monitoring roles). */
+export function connectionAs(
+  server: PgInstance,
+  user: string,
+  password: string,
+  database = 'postgres',
+): ConnectionParams {
+  return { host: server.host, port: server.port, user, password, database, tls: { mode: 'disable' } };
 }

@@ -7,6 +7,7 @@ import type { Tier } from '../../../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';
 import { customQueryDefinitions } from '../../../shared/queries/custom.ts';
 import type { QueryDefinition } from '../../../shared/queries/types.ts';
+import { gaugeQuery } from '../../helpers/custom-query.ts';
 import { type PgInstance, startPostgres } from '../../helpers/postgres.ts';
 import { delay } from '../../helpers/processes.ts';
 import { isTerminate, type StallWhen, sqlContains, startStallProxy } from './stall-proxy.ts';
@@ -48,22 +49,7 @@ describe('collect: the server stops in the middle of a run', () => {
   it('all tiers, stopped during a 3 s custom query: up = 1, what ran is kept, every other query names the lost connection', async () => {
     // Prepare
     const slow = customQueryDefinitions([
-      {
-        name: 'slow',
-        tier: 'standard',
-        scope: 'cluster',
-        query: 'SELECT 1 AS v FROM pg_sleep(3)',
-        metrics: [
-          {
-            name: 'custom.slow',
-            value_column: 'v',
-            data_type: 'gauge',
-            unit: '',
-            description: '',
-            attributes: [],
-          },
-        ],
-      },
+      gaugeQuery('slow', 'SELECT 1 AS v FROM pg_sleep(3)', { tier: 'standard' }),
     ]);
     const queries = [...BUILTIN_QUERIES, ...slow];
     const target = connectionTarget('loss', parseDsn(server.dsn()), { environment: 'test' });

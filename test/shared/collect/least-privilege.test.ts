@@ -3,7 +3,7 @@ import { type CollectResult, collect } from '../../../shared/collect/collect.ts'
 import { connectionTarget } from '../../../shared/config/local-target.ts';
 import type { MetricPoint } from '../../../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';
-import { PG_MAJORS, type PgInstance, startPostgres } from '../../helpers/postgres.ts';
+import { connectionAs, PG_MAJORS, type PgInstance, startPostgres } from '../../helpers/postgres.ts';
 
 const MONITOR_PASSWORD = 'Monitor-Only-Pa55word';
 
@@ -68,18 +68,9 @@ describe.each(PG_MAJORS)('the whole catalog as a pg_monitor-only role on Postgre
       }
     }
     result = await collect(
-      connectionTarget(
-        'least-privilege',
-        {
-          host: server.host,
-          port: server.port,
-          user: 'otel_monitor',
-          password: MONITOR_PASSWORD,
-          database: 'postgres',
-          tls: { mode: 'disable' },
-        },
-        { environment: 'test' },
-      ),
+      connectionTarget('least-privilege', connectionAs(server, 'otel_monitor', MONITOR_PASSWORD), {
+        environment: 'test',
+      }),
       { tiers: ['critical', 'standard', 'historical'], scheduledAtMs: Date.now(), ignoreIntervals: true },
       { queries: BUILTIN_QUERIES, limits: DEFAULT_LIMITS },
     );

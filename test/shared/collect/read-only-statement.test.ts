@@ -4,6 +4,7 @@ import { connectionTarget } from '../../../shared/config/local-target.ts';
 import { parseDsn } from '../../../shared/db/connection.ts';
 import { DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';
 import { customQueryDefinitions } from '../../../shared/queries/custom.ts';
+import { gaugeQuery } from '../../helpers/custom-query.ts';
 import { type PgInstance, startPostgres } from '../../helpers/postgres.ts';
 
 /** Custom cluster queries of the critical tier, run in this order on one session, as a superuser (who may write). */
@@ -11,24 +12,7 @@ function collectCustom(
   server: PgInstance,
   sqls: readonly (readonly [string, string])[],
 ): Promise<CollectResult> {
-  const queries = customQueryDefinitions(
-    sqls.map(([name, query]) => ({
-      name,
-      tier: 'critical' as const,
-      scope: 'cluster' as const,
-      query,
-      metrics: [
-        {
-          name: `custom.${name}`,
-          value_column: 'v',
-          data_type: 'gauge' as const,
-          unit: '',
-          description: '',
-          attributes: [],
-        },
-      ],
-    })),
-  );
+  const queries = customQueryDefinitions(sqls.map(([name, query]) => gaugeQuery(name, query)));
   return collect(
     connectionTarget('read-only', parseDsn(server.dsn()), { environment: 'test' }),
     { tiers: ['critical'], scheduledAtMs: Date.now(), ignoreIntervals: true },

@@ -7,27 +7,11 @@ import type { MetricPoint, Tier } from '../../../shared/model/metrics.ts';
 import { BUILTIN_QUERIES, DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';
 import { customQueryDefinitions } from '../../../shared/queries/custom.ts';
 import type { QueryDefinition } from '../../../shared/queries/types.ts';
+import { gaugeQuery } from '../../helpers/custom-query.ts';
 import { type PgInstance, startPostgres } from '../../helpers/postgres.ts';
 
 function custom(name: string, query: string, attributes: string[] = []): QueryDefinition[] {
-  return customQueryDefinitions([
-    {
-      name,
-      tier: 'standard',
-      scope: 'cluster',
-      query,
-      metrics: [
-        {
-          name: `custom.${name}`,
-          value_column: 'v',
-          data_type: 'gauge',
-          unit: '',
-          description: '',
-          attributes: attributes.map((column) => ({ column })),
-        },
-      ],
-    },
-  ]);
+  return customQueryDefinitions([gaugeQuery(name, query, { tier: 'standard', attributes })]);
 }
 
 function pointsOf(result: CollectResult, name: string): MetricPoint[] {

@@ -5,45 +5,31 @@ import { connectionTarget } from '../../../shared/config/local-target.ts';
 import type { Tier } from '../../../shared/model/metrics.ts';
 import { DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';
 import { customQueryDefinitions } from '../../../shared/queries/custom.ts';
-import { PG_MAJORS, type PgInstance, startPostgres } from '../../helpers/postgres.ts';
+import { gaugeQuery } from '../../helpers/custom-query.ts';
+import { connectionAs, PG_MAJORS, type PgInstance, startPostgres } from '../../helpers/postgres.ts';
 
 const MONITOR_PASSWORD = 'Monitor-Keeps-Pa55word';
 
-/** A gauge custom query named `name` reading column `v`. */
-function probe(name: string, tier: Tier, query: string) {
-  return {
-    name,
-    tier,
-    scope: 'database' as const,
-    query,
-    metrics: [
-      {
-        name: `custom.${name}`,
-        value_column: 'v',
-        data_type: 'gauge' as const,
-        unit: '',
-        description: '',
-        attributes: [],
-      },
-    ],
-  };
-}
+const PER_DATABASE = { scope: 'database' } as const;
 
 // critical: what the session looks like; standard: a query that changes a session setting for good.
 const QUERIES = customQueryDefinitions([
-  probe('pid', 'critical', 'SELECT pg_backend_pid() AS v'),
-  probe('work_mem', 'critical', "SELECT pg_size_bytes(current_setting('work_mem')) AS v"),
-  probe(
+  gaugeQuery('pid', 'SELECT pg_backend_pid() AS v', PER_DATABASE),
+  gaugeQuery('work_mem', "SELECT pg_size_bytes(current_setting('work_mem')) AS v", PER_DATABASE),
+  gaugeQuery(
     'idle_session_timeout',
-    'critical',
     "SELECT extract(epoch FROM coalesce(current_setting('idle_session_timeout', true), '0')::interval) AS v",
+    PER_DATABASE,
   ),
-  probe(
+  gaugeQuery(
     'keepalives_idle',
-    'critical',
     "SELECT extract(epoch FROM current_setting('tcp_keepalives_idle')::interval) AS v",
+    PER_DATABASE,
   ),
-  probe('set_work_mem', 'standard', "SELECT 1 AS v FROM (SELECT set_config('work_mem', '77MB', false)) s"),
+  gaugeQuery('set_work_mem', "SELECT 1 AS v FROM (SELECT set_config('work_mem', '77MB', false)) s", {
+    tier: 'standard',
+    scope: 'database',
+  }),
 ]);
 
 /** The value of custom metric `name` in database `database`. */
@@ -89,18 +75,11 @@ describe.each(MAJORS)('sessions kept between runs on PostgreSQL %i', (major) => 
   }
 
   function targetWith(overrides: Partial<CollectTarget> = {}): CollectTarget {
-    return connectionTarget(
-      'kept',
-      {
-        host: server.host,
-        port: server.port,
-        user: 'otel_monitor',
-        password: MONITOR_PASSWORD,
-        database: 'postgres',
-        tls: { mode: 'disable' },
-      },
-      { databases: { include: ['postgres', 'app'], exclude: [] }, keepSessionSeconds: 60, ...overrides },
-    );
+    return connectionTarget('kept', connectionAs(server, 'otel_monitor', MONITOR_PASSWORD), {
+      databases: { include: ['postgres', 'app'], exclude: [] },
+      keepSessionSeconds: 60,
+      ...overrides,
+    });
   }
 
   function run(target: CollectTarget, keeper: SessionKeeper | undefined, tiers: Tier[]) {

@@ -3,27 +3,13 @@ import { type CollectResult, collect } from '../../../shared/collect/collect.ts'
 import { connectionTarget } from '../../../shared/config/local-target.ts';
 import { DEFAULT_LIMITS } from '../../../shared/queries/catalog.ts';
 import { customQueryDefinitions } from '../../../shared/queries/custom.ts';
-import { type PgInstance, startPostgres } from '../../helpers/postgres.ts';
+import { gaugeQuery } from '../../helpers/custom-query.ts';
+import { connectionAs, type PgInstance, startPostgres } from '../../helpers/postgres.ts';
 
 const MONITOR_PASSWORD = 'Monitor-Visits-Pa55word';
 
 const visitedQuery = customQueryDefinitions([
-  {
-    name: 'visited',
-    tier: 'standard',
-    scope: 'database',
-    query: 'SELECT 1 AS v',
-    metrics: [
-      {
-        name: 'custom.visited',
-        value_column: 'v',
-        data_type: 'gauge',
-        unit: '',
-        description: '',
-        attributes: [],
-      },
-    ],
-  },
+  gaugeQuery('visited', 'SELECT 1 AS v', { tier: 'standard', scope: 'database' }),
 ]);
 
 describe('collect: databases listed in `databases:` that cannot be visited are reported', () => {
@@ -48,18 +34,10 @@ describe('collect: databases listed in `databases:` that cannot be visited are r
   });
 
   function collectAs(include: readonly string[], exclude: readonly string[] = []): Promise<CollectResult> {
-    const target = connectionTarget(
-      'visits',
-      {
-        host: server.host,
-        port: server.port,
-        user: 'otel_monitor',
-        password: MONITOR_PASSWORD,
-        database: 'postgres',
-        tls: { mode: 'disable' },
-      },
-      { environment: 'test', databases: { include, exclude } },
-    );
+    const target = connectionTarget('visits', connectionAs(server, 'otel_monitor', MONITOR_PASSWORD), {
+      environment: 'test',
+      databases: { include, exclude },
+    });
     return collect(
       target,
       { tiers: ['standard'], scheduledAtMs: Date.now(), ignoreIntervals: true },
