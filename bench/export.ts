@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
-import { compress } from 'snappyjs';
-import { seriesWithStaleness } from '../shared/export/export-run.ts';
+import { eachSeriesWithStaleness } from '../shared/export/export-run.ts';
+import { RemoteWriteEncoder } from '../shared/export/remote-write.ts';
 import { toTimeSeries } from '../shared/export/remote-write-labels.ts';
-import { encodeRequests } from '../shared/export/remote-write-proto.ts';
 import type { TimeSeries } from '../shared/export/remote-write-series.ts';
 import type { MetricBatch } from '../shared/model/metrics.ts';
 import { encodeExportRequest } from '../shared/otlp/build.ts';
@@ -18,7 +17,7 @@ export interface ExportBenchResult {
   readonly samplesPerSecond: number;
   /**
    * What `exportRun` encodes, per second of CPU time, median run: the same path with the series built by
-   * `seriesWithStaleness` in steady state (every series also in the previous run's keys), so series keys,
+   * `eachSeriesWithStaleness` in steady state (every series also in the previous run's keys), so series keys,
    * the key set and the stale-marker check are paid for.
    */
   readonly withStalenessPerCpuSecond: number;
@@ -40,28 +39,58 @@ function cpuMs(used: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1000;
 }
 
-/** Remote-write requests of ≤ 2,000 samples / 1 MiB, snappy-compressed, as `remoteWrite` sends them; wire bytes. */
-function remoteWriteBytes(series: readonly TimeSeries[]): number {
+/** Remote-write requests of ≤ 5,000 samples / 1 MiB, snappy-compressed, as `remoteWrite` builds them; wire bytes. */
+function remoteWriteBytes(series: Iterable<TimeSeries>): number {
+  const encoder = new RemoteWriteEncoder(LIMITS);
+  for (const s of series) encoder.add(s);
   let wire = 0;
-  for (const { body } of encodeRequests(series, LIMITS)) wire += compress(body).length;
+  for (const { body } of encoder.finish().requests) wire += body.length;
   return wire;
 }
 
-function staleness(batch: MetricBatch, previous: readonly string[]) {
-  return seriesWithStaleness({
-    batches: [{ tier: 'historical', batch }],
-    cluster: 'bench',
-    target: 'bench',
-    scheduledAtMs: batch.timeMs,
-    previousSeries: { historical: previous },
-  });
+/**
+ * What `exportRun` encodes for remote-write: the series built with their keys and the staleness check, each
+ * encoded and compressed as it comes (`RemoteWriteEncoder`), then the stale markers; wire bytes.
+ */
+function remoteWriteWithStaleness(batch: MetricBatch, previous: readonly string[]): number {
+  const encoder = new RemoteWriteEncoder(LIMITS);
+  const { stale } = eachSeriesWithStaleness(
+    {
+      batches: [{ tier: 'historical', batch }],
+      cluster: 'bench',
+      target: 'bench',
+      scheduledAtMs: batch.timeMs,
+      previousSeries: { historical: previous },
+    },
+    (series) => encoder.add(series),
+  );
+  for (const series of stale) encoder.add(series);
+  let wire = 0;
+  for (const { body } of encoder.finish().requests) wire += body.length;
+  return wire;
+}
+
+/** The series keys of `batch`, as they come back from storage: equal strings, not the same objects. */
+function storedKeys(batch: MetricBatch, previous: readonly string[]): string[] {
+  const { keys } = eachSeriesWithStaleness(
+    {
+      batches: [{ tier: 'historical', batch }],
+      cluster: 'bench',
+      target: 'bench',
+      scheduledAtMs: batch.timeMs,
+      previousSeries: { historical: previous },
+    },
+    () => undefined,
+  );
+  return JSON.parse(JSON.stringify(keys.historical));
 }
 
 /**
  * Encodes 1k / 10k / 100k samples (historical-tier shaped: per-table series with a few labels) through both
  * exporters, exactly what a collector invocation does after the queries: OTLP request for the archive, and
- * remote-write requests of ≤ 2,000 samples, snappy-compressed. Measured twice: the budgeted encoding path
- * (`toTimeSeries`), and `exportRun`'s (`seriesWithStaleness`, with series keys and the staleness check).
+ * remote-write requests of ≤ 5,000 samples / 1 MiB, snappy-compressed. Measured twice: the budgeted encoding path
+ * (`toTimeSeries`), and `exportRun`'s (`eachSeriesWithStaleness`: series keys and the staleness check, each
+ * series encoded as it is built).
  * `runs` is the least number of runs per size; sizes below 22k samples get more (200k samples' worth).
  */
 export function benchExport(
@@ -73,9 +102,8 @@ export function benchExport(
   for (let i = 0; i < 30; i++) {
     encodeExportRequest(warm);
     remoteWriteBytes(toTimeSeries(warm));
-    const { fresh, stale, keys } = staleness(warm, warmKeys);
-    remoteWriteBytes([...fresh, ...stale]);
-    warmKeys = JSON.parse(JSON.stringify(keys.historical));
+    remoteWriteWithStaleness(warm, warmKeys);
+    warmKeys = storedKeys(warm, warmKeys);
   }
   return sizes.map((samples) => {
     // Small batches take a few milliseconds: more runs, so the median is of steady state (JIT done), not warm-up.
@@ -99,12 +127,11 @@ export function benchExport(
     }
     // A separate loop, so neither path pays for the other's garbage or live data. The previous run's keys as
     // they come back from storage: equal strings, not the same objects.
-    const previous: string[] = JSON.parse(JSON.stringify(staleness(batch, []).keys.historical));
+    const previous = storedKeys(batch, []);
     for (let run = 0; run < sizeRuns; run++) {
       const cpuStart = process.cpuUsage();
       encodeExportRequest(batch);
-      const { fresh, stale } = staleness(batch, previous);
-      remoteWriteBytes(stale.length === 0 ? fresh : [...fresh, ...stale]);
+      remoteWriteWithStaleness(batch, previous);
       cpuStaleness.push(cpuMs(process.cpuUsage(cpuStart)));
     }
     return {

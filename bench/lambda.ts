@@ -106,18 +106,25 @@ export async function benchLambda(options: {
       if (answer.FunctionError !== undefined) throw new Error(`collector failed: ${text}`);
       return { summary: JSON.parse(text) as RunSummary, ms: performance.now() - started };
     };
+    // The function's peak so far, read between runs: which run sets the peak (a warm container keeps its worker).
+    const peakSoFarMb = (): number => {
+      const pids = aws.pid === undefined ? [] : workerPids(aws.pid);
+      return Math.max(0, ...pids.map(peakRssMb));
+    };
     const cold = await invoke(['critical']);
-    log(`cold run: ${cold.ms.toFixed(0)} ms round trip`);
+    log(`cold run: ${cold.ms.toFixed(0)} ms round trip, peak memory ${peakSoFarMb().toFixed(0)} MB`);
     const runs: Record<Tier, number> = { critical: 30, standard: 10, historical: 5 };
     const tiers: LambdaBench['tiers'][number][] = [];
     for (const tier of ['critical', 'standard', 'historical'] as const) {
       const times: number[] = [];
+      const peaks: number[] = [];
       let last: RunSummary | undefined;
       for (let i = 0; i < runs[tier]; i++) {
         const { summary } = await invoke([tier]);
         if (summary.up !== 1 || summary.queryErrors.length > 0 || summary.remoteWrite?.ok !== true)
           throw new Error(`bench run failed: ${JSON.stringify(summary)}`);
         times.push(summary.durationMs);
+        peaks.push(peakSoFarMb());
         last = summary;
       }
       times.sort((a, b) => a - b);
@@ -129,7 +136,10 @@ export async function benchLambda(options: {
         series: last?.series ?? 0,
         samples: last?.samplesSent ?? 0,
       };
-      log(`${tier}: p50 ${row.p50} ms, max ${row.max} ms, ${row.series} series`);
+      log(
+        `${tier}: p50 ${row.p50} ms, max ${row.max} ms, ${row.series} series; ` +
+          `peak memory after each run ${peaks.map((mb) => mb.toFixed(0)).join(', ')} MB`,
+      );
       tiers.push(row);
     }
     const workers = aws.pid === undefined ? [] : workerPids(aws.pid);

@@ -85,23 +85,38 @@ async function streamRun(
   compression: ArchiveCompression,
 ): Promise<ArchiveSummary> {
   try {
-    const encoded = await Promise.all(
-      request.batches.map(async ({ tier, batch }) => ({
-        tier,
-        pieces: await encodePieces(batch, compression),
-      })),
-    );
-    const records = packRecords(encoded.flatMap((e) => e.pieces));
+    const { records, tiers } = await encodeRecords(request.batches, compression);
     await stream.put(records, request.deadlineMs);
     const location = stream.describe();
-    const objects = encoded.map(({ tier, pieces }) => ({
+    const objects = tiers.map(({ tier, bytes }) => ({
       tier,
       key: `${location}#${request.target}/${tier}/${new Date(request.scheduledAtMs).toISOString()}`,
       location,
-      bytes: pieces.reduce((n, p) => n + p.byteLength, 0),
+      bytes,
     }));
     return { ok: true, objects, errors: [], records: records.length };
   } catch (error) {
     return { ok: false, objects: [], errors: [errorMessage(error)] };
   }
+}
+
+/**
+ * The run's records and each tier's share of their bytes. Tiers are encoded one after the other, so a run of
+ * several tiers does not hold all their uncompressed encodings at once.
+ */
+async function encodeRecords(
+  batches: ArchiveRunRequest['batches'],
+  compression: ArchiveCompression,
+): Promise<{ records: Uint8Array[]; tiers: { tier: Tier; bytes: number }[] }> {
+  const pieces: Uint8Array[] = [];
+  const tiers: { tier: Tier; bytes: number }[] = [];
+  for (const { tier, batch } of batches) {
+    let bytes = 0;
+    for (const piece of await encodePieces(batch, compression)) {
+      pieces.push(piece);
+      bytes += piece.byteLength;
+    }
+    tiers.push({ tier, bytes });
+  }
+  return { records: packRecords(pieces), tiers };
 }

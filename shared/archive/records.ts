@@ -37,6 +37,7 @@ export interface RecordStream {
  * One batch as standalone encoded pieces, each at most `maxBytes` (after compression): the whole batch when it
  * fits, else halves of its families (or of the points of a single family), recursively. Every piece is a
  * complete `ExportMetricsServiceRequest` (gzip member), so any concatenation of pieces decodes to the batch.
+ * The halves are encoded one after the other, and a batch too large for one piece is not held while they are.
  * @throws Error when a single point does not fit (a label value of ~1 MB: nothing sane produces one)
  */
 export async function encodePieces(
@@ -44,14 +45,27 @@ export async function encodePieces(
   compression: ArchiveCompression,
   maxBytes: number = MAX_RECORD_BYTES,
 ): Promise<Uint8Array[]> {
-  const raw = encodeExportRequest(batch);
-  const body = compression === 'gzip' ? new Uint8Array(await gzipAsync(raw)) : raw;
-  if (body.byteLength <= maxBytes) return [body];
+  const whole = await encodeIfFits(batch, compression, maxBytes);
+  if (typeof whole !== 'number') return [whole];
   const halves = splitBatch(batch);
   if (halves === undefined)
-    throw new Error(`one archived point encodes to ${body.byteLength} bytes, more than a record holds`);
-  const [first, second] = await Promise.all(halves.map((half) => encodePieces(half, compression, maxBytes)));
-  return [...(first ?? []), ...(second ?? [])];
+    throw new Error(`one archived point encodes to ${whole} bytes, more than a record holds`);
+  const pieces: Uint8Array[] = [];
+  for (const half of halves) {
+    for (const piece of await encodePieces(half, compression, maxBytes)) pieces.push(piece);
+  }
+  return pieces;
+}
+
+/** The encoded batch when it is at most `maxBytes`, else only its size (so the caller does not hold it). */
+async function encodeIfFits(
+  batch: MetricBatch,
+  compression: ArchiveCompression,
+  maxBytes: number,
+): Promise<Uint8Array | number> {
+  const raw = encodeExportRequest(batch);
+  const body = compression === 'gzip' ? new Uint8Array(await gzipAsync(raw)) : raw;
+  return body.byteLength <= maxBytes ? body : body.byteLength;
 }
 
 /** Two batches holding the families (or, for one family, the points) of `batch`; undefined for one point. */

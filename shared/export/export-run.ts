@@ -1,7 +1,12 @@
 import { type ArchiveDestination, type ArchiveSummary, archiveRun } from '../archive/archive-run.ts';
 import type { MetricBatch, Tier } from '../model/metrics.ts';
-import { type RemoteWriteOptions, type RemoteWriteReport, remoteWrite } from './remote-write.ts';
-import { toTimeSeriesWithKeys } from './remote-write-labels.ts';
+import {
+  RemoteWriteEncoder,
+  type RemoteWriteOptions,
+  type RemoteWriteReport,
+  sendRemoteWrite,
+} from './remote-write.ts';
+import { eachTimeSeriesWithKeys } from './remote-write-labels.ts';
 import { staleNaN, type TimeSeries } from './remote-write-series.ts';
 import { labelsFromKey } from './staleness.ts';
 
@@ -45,19 +50,30 @@ export function seriesWithStaleness(request: Omit<ExportRequest, 'deadlineMs'>):
   stale: TimeSeries[];
   keys: Record<Tier, string[]>;
 } {
+  const fresh: TimeSeries[] = [];
+  const { stale, keys } = eachSeriesWithStaleness(request, (series) => fresh.push(series));
+  return { fresh, stale, keys };
+}
+
+/**
+ * `seriesWithStaleness` one series at a time: each fresh series goes to `onSeries` as soon as it is built, tier by
+ * tier, and is not kept here; the stale markers (known only once a tier's series are all built) are returned.
+ */
+export function eachSeriesWithStaleness(
+  request: Omit<ExportRequest, 'deadlineMs'>,
+  onSeries: (series: TimeSeries) => void,
+): { stale: TimeSeries[]; keys: Record<Tier, string[]> } {
   // A tier this run did not collect keeps its previous keys, so a caller may store the result whole.
   const keys: Record<Tier, string[]> = {
     critical: [...(request.previousSeries?.critical ?? [])],
     standard: [...(request.previousSeries?.standard ?? [])],
     historical: [...(request.previousSeries?.historical ?? [])],
   };
-  const fresh: TimeSeries[] = [];
   const stale: TimeSeries[] = [];
   const collected = request.collected ?? (() => true);
   for (const { tier, batch } of request.batches) {
     const previous = request.previousSeries?.[tier] ?? [];
-    const { series, keys: current, matched } = toTimeSeriesWithKeys(batch, {}, previous);
-    for (const s of series) fresh.push(s);
+    const { keys: current, matched } = eachTimeSeriesWithKeys(batch, onSeries, {}, previous);
     // A previous key that is live again needs nothing, and in steady state that is nearly all of them, found
     // in order by the builder: the (long) keys are hashed only when some previous key was not found that way.
     let live: Set<string> | undefined;
@@ -81,23 +97,33 @@ export function seriesWithStaleness(request: Omit<ExportRequest, 'deadlineMs'>):
     }
     keys[tier] = carried.length === 0 ? current : current.concat(carried);
   }
-  return { fresh, stale, keys };
+  return { stale, keys };
 }
 
 /**
  * Remote-writes and archives one run at the same time. Neither can sink the other: when Prometheus is down
  * the archive is still written (and `replay` re-sends it later), and an S3 failure does not stop remote-write.
+ *
+ * Memory: the series are encoded into compressed requests as they are built (`RemoteWriteEncoder`), so a run
+ * holds its batches, its series keys and about 33 bytes a sample of requests, not every series object and every
+ * uncompressed request at once (which took a 52,000-series run of a 256 MB Lambda over its memory).
  */
 export async function exportRun(
   request: ExportRequest,
   destinations: ExportDestinations,
 ): Promise<ExportSummary> {
-  const { fresh, stale, keys } = seriesWithStaleness(request);
   const remote = destinations.remoteWrite;
+  const encoder = remote === undefined ? undefined : new RemoteWriteEncoder(remote);
+  const { stale, keys } = eachSeriesWithStaleness(
+    request,
+    encoder === undefined ? () => undefined : (series) => encoder.add(series),
+  );
+  // Stale markers go last, after every tier's fresh series: the same requests as sending `[...fresh, ...stale]`.
+  for (const series of stale) encoder?.add(series);
   const [remoteWriteReport, archiveSummary] = await Promise.all([
-    remote === undefined
+    remote === undefined || encoder === undefined
       ? undefined
-      : remoteWrite([...fresh, ...stale], { ...remote, deadlineMs: request.deadlineMs }).then((report) => ({
+      : sendRemoteWrite(encoder.finish(), { ...remote, deadlineMs: request.deadlineMs }).then((report) => ({
           ...report,
           staleMarkers: stale.length,
         })),

@@ -68,12 +68,6 @@ export class KeyAssembler {
     this.parts.push(part);
   }
 
-  /** Forgets the labels appended since the last call. */
-  discard(): void {
-    this.flushRun();
-    this.parts = [];
-  }
-
   /**
    * The key of the labels appended since the last call: the next previous key when it is equal (one
    * inserted or removed series is skipped over), else built. `head` replaces the first piece when it is `first`.

@@ -123,16 +123,21 @@ function resourceLabels(resource: Attributes): Label[] {
 export function toTimeSeriesByFamily(batch: MetricBatch, options: ToTimeSeriesOptions = {}): FamilySeries[] {
   const all: TimeSeries[] = [];
   const groups: FamilySeries[] = [];
-  buildSeries(batch, options, all, (family, name, start, end) => {
-    groups.push({ family, name, series: all.slice(start, end) });
-  });
+  buildSeries(
+    batch,
+    options,
+    (series) => all.push(series),
+    (family, name, start, end) => {
+      groups.push({ family, name, series: all.slice(start, end) });
+    },
+  );
   return groups;
 }
 
 /** All remote-write series of a batch, in family order; see `toTimeSeriesByFamily` for the label rules. */
 export function toTimeSeries(batch: MetricBatch, options: ToTimeSeriesOptions = {}): TimeSeries[] {
   const out: TimeSeries[] = [];
-  buildSeries(batch, options, out);
+  buildSeries(batch, options, (series) => out.push(series));
   return out;
 }
 
@@ -148,9 +153,24 @@ export function toTimeSeriesWithKeys(
   previousKeys: readonly string[] = [],
 ): { series: TimeSeries[]; keys: string[]; matched: Uint8Array } {
   const series: TimeSeries[] = [];
-  const keys: string[] = [];
-  const matched = buildSeries(batch, options, series, undefined, { keys, previous: previousKeys });
+  const { keys, matched } = eachTimeSeriesWithKeys(batch, (s) => series.push(s), options, previousKeys);
   return { series, keys, matched };
+}
+
+/**
+ * `toTimeSeriesWithKeys` one series at a time: `onSeries` gets each series as soon as it is built, in order, and
+ * nothing here keeps it (label sets are told apart by their keys), so a caller that encodes them as they come
+ * never holds a batch's series at once. Returns what `toTimeSeriesWithKeys` does but the series.
+ */
+export function eachTimeSeriesWithKeys(
+  batch: MetricBatch,
+  onSeries: (series: TimeSeries) => void,
+  options: ToTimeSeriesOptions = {},
+  previousKeys: readonly string[] = [],
+): { keys: string[]; matched: Uint8Array } {
+  const keys: string[] = [];
+  const matched = buildSeries(batch, options, onSeries, undefined, { keys, previous: previousKeys });
+  return { keys, matched };
 }
 
 // Point-level scratch space, reused for every point (the builder is synchronous).
@@ -185,22 +205,27 @@ function sameLabels(a: readonly Label[], b: readonly Label[]): boolean {
 
 /**
  * The label sets seen so far in a batch: an open-addressing table of series indices keyed by a hash of the
- * labels, every hit confirmed by comparing the labels, so no identity string is built per point.
+ * labels, every hit confirmed by `same` (comparing the labels, or their keys), so no identity string is built
+ * per point just to find duplicates.
  */
 class SeriesSet {
   /** Pairs (series index + 1, hash); index 0 marks a free slot. One array: a probe touches one cache line. */
   private readonly slots: Int32Array;
   private readonly mask: number;
 
-  constructor(capacity: number) {
+  constructor(
+    capacity: number,
+    /** Whether the label set being added equals that of series `index`. */
+    private readonly same: (index: number) => boolean,
+  ) {
     let size = 16;
     while (size < capacity * 2) size *= 2;
     this.slots = new Int32Array(2 * size);
     this.mask = size - 1;
   }
 
-  /** Records `labels` as series `index` of `series` unless an equal label set is already there. */
-  add(hash: number, labels: readonly Label[], series: readonly TimeSeries[], index: number): boolean {
+  /** Records the label set being added as series `index` unless an equal one is already there. */
+  add(hash: number, index: number): boolean {
     const slots = this.slots;
     const h = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
     let slot = (h ^ (h >>> 13)) & this.mask;
@@ -211,8 +236,7 @@ class SeriesSet {
         slots[2 * slot + 1] = hash;
         return true;
       }
-      if (slots[2 * slot + 1] === hash && sameLabels((series[entry - 1] as TimeSeries).labels, labels))
-        return false;
+      if (slots[2 * slot + 1] === hash && this.same(entry - 1)) return false;
       slot = (slot + 1) & this.mask;
     }
   }
@@ -224,7 +248,7 @@ const LABEL_CACHE_SLOTS = 16;
 function buildSeries(
   batch: MetricBatch,
   options: ToTimeSeriesOptions,
-  out: TimeSeries[],
+  emit: (series: TimeSeries) => void,
   onFamily?: (family: MetricFamily, name: string, start: number, end: number) => void,
   withKeys?: { keys: string[]; previous: readonly string[] },
 ): Uint8Array {
@@ -241,7 +265,17 @@ function buildSeries(
   const timestampMs = batch.timeMs;
   let points = 0;
   for (const family of batch.families) points += family.points.length;
-  const seen = new SeriesSet(points);
+  // Duplicates are found by key when there are keys (the series themselves are not kept), else by labels.
+  let key = '';
+  let labels: Label[] = [];
+  const labelSets: Label[][] = [];
+  const seen = new SeriesSet(
+    points,
+    keys === undefined
+      ? (index) => sameLabels(labelSets[index] as Label[], labels)
+      : (index) => keys[index] === key,
+  );
+  let count = 0;
   // Label objects already made, in a small direct-mapped cache per position among a point's own labels:
   // points repeat values (database, schema), and a shared object is allocated, hashed and measured once.
   const cachedLabel: (Label | undefined)[] = [];
@@ -261,7 +295,7 @@ function buildSeries(
     const nameHash = hashLabel('__name__', metricName);
     const namePart = assembler === undefined ? '' : `,${labelKeyPart('__name__', metricName)}`;
     const nameHead = `[${namePart.slice(1)}`;
-    const start = out.length;
+    const start = count;
 
     for (const point of family.points) {
       const ownCount = normaliseLevel(point.attributes, pointNames, pointValues, pointKeys);
@@ -322,16 +356,26 @@ function buildSeries(
         labelScratch[n++] = nameLabel;
         assembler?.other(namePart);
       }
-      const labels = labelScratch.slice(0, n);
-      if (!seen.add(hash, labels, out, out.length)) {
-        assembler?.discard();
-        options.onDrop?.('duplicate-series', family);
-        continue;
+      labels = labelScratch.slice(0, n);
+      if (keys === undefined || assembler === undefined) {
+        if (!seen.add(hash, count)) {
+          options.onDrop?.('duplicate-series', family);
+          continue;
+        }
+        labelSets.push(labels);
+      } else {
+        // Built before the duplicate check, which compares keys: a duplicate (rare) costs its key string.
+        key = assembler.finish(namePart, nameHead);
+        if (!seen.add(hash, count)) {
+          options.onDrop?.('duplicate-series', family);
+          continue;
+        }
+        keys.push(key);
       }
-      out.push({ labels, samples: [{ value: point.value, timestampMs }] });
-      if (assembler !== undefined) keys?.push(assembler.finish(namePart, nameHead));
+      count++;
+      emit({ labels, samples: [{ value: point.value, timestampMs }] });
     }
-    onFamily?.(family, metricName, start, out.length);
+    onFamily?.(family, metricName, start, count);
   }
   return assembler?.matched ?? NONE_MATCHED;
 }

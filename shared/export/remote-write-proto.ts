@@ -3,8 +3,8 @@ import { isStaleNaN, type Label, type TimeSeries } from './remote-write-series.t
 
 /**
  * Series → `prompb.WriteRequest` protobuf bytes, split into requests by sample count and size (snappy
- * compression is the I/O shell's job). On the export hot path: every length is measured once, each request is
- * written into one buffer of its exact size, and a label shared with the previous series is copied as bytes.
+ * compression is the I/O shell's job). On the export hot path: every length is measured once, every request is
+ * written into one reused buffer, and a label shared with the previous series is copied as bytes.
  *
  *   WriteRequest { repeated TimeSeries timeseries = 1; }
  *   TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }
@@ -58,114 +58,90 @@ function encodedSeriesSize(series: TimeSeries): number {
 }
 
 /**
- * Every length of the series of one request, measured once for both splitting and writing. Scratch space
- * reused by every call (encoding is synchronous) and indexed from the request's first series, so it stays
- * the size of one request, not of the whole batch.
+ * Writes series, one after the other, into one growing buffer: the request being filled. Each series is measured
+ * (`measure`) before it is written (`write`), so the caller can decide first whether it still fits the request;
+ * a label object shared with the previous series is neither measured nor encoded again, but copied as bytes.
  */
-const sizing: {
-  stringLens: Int32Array;
-  labelLens: Int32Array;
-  seriesLens: Int32Array;
-  labelBase: Int32Array;
-} = {
-  /** UTF-8 bytes of each label's name and value, two per label, labels of all series in order. */
-  stringLens: new Int32Array(4096),
-  /** Body length of each Label message. */
-  labelLens: new Int32Array(2048),
-  /** Body length of each TimeSeries message. */
-  seriesLens: new Int32Array(256),
-  /** Index of each series' first label in the label arrays. */
-  labelBase: new Int32Array(256),
-};
+class SeriesWriter {
+  private w: ProtobufWriter;
+  /** UTF-8 bytes of the name and value of each label of the measured series, two per label. */
+  private stringLens: Int32Array = new Int32Array(64);
+  /** Body length of each Label message of the measured series, and of the previous series. */
+  private labelLens: Int32Array = new Int32Array(32);
+  private prevLabelLens: Int32Array = new Int32Array(32);
+  /** Body length of the measured series' TimeSeries message. */
+  private body = 0;
+  /** The previous series' labels, and where each starts in the buffer (one more: where its samples start). */
+  private prev: readonly Label[] = NO_LABELS;
+  private prevStarts: number[] = [];
+  private starts: number[] = [];
 
-/** Drops scratch space a very large request grew, so one big `encodeWriteRequest` does not pin it forever. */
-function releaseScratch(): void {
-  if (sizing.labelLens.length <= 1 << 16 && sizing.seriesLens.length <= 1 << 14) return;
-  sizing.stringLens = new Int32Array(4096);
-  sizing.labelLens = new Int32Array(2048);
-  sizing.seriesLens = new Int32Array(256);
-  sizing.labelBase = new Int32Array(256);
-}
-
-function grown(array: Int32Array, needed: number): Int32Array {
-  if (needed <= array.length) return array;
-  let size = array.length * 2;
-  while (size < needed) size *= 2;
-  const next = new Int32Array(size);
-  next.set(array);
-  return next;
-}
-
-const NO_LABELS: readonly Label[] = [];
-
-/**
- * Measures `series` as entry `k` of the current request, its labels from index `li`; `prev` is the previous
- * entry's labels (from `prevBase`), whose shared label objects are not measured again. Returns the entry size.
- */
-function measureOne(
-  series: TimeSeries,
-  k: number,
-  li: number,
-  prev: readonly Label[],
-  prevBase: number,
-): number {
-  const labels = series.labels;
-  const count = labels.length;
-  if (li + count > sizing.labelLens.length) {
-    sizing.labelLens = grown(sizing.labelLens, li + count);
-    sizing.stringLens = grown(sizing.stringLens, 2 * (li + count));
+  constructor(capacity: number) {
+    this.w = new ProtobufWriter(capacity);
   }
-  if (k >= sizing.seriesLens.length) {
-    sizing.seriesLens = grown(sizing.seriesLens, k + 1);
-    sizing.labelBase = grown(sizing.labelBase, k + 1);
+
+  /** Bytes written since the last `reset`. */
+  get size(): number {
+    return this.w.pos;
   }
-  const { stringLens, labelLens } = sizing;
-  sizing.labelBase[k] = li;
-  let body = 0;
-  for (let j = 0; j < count; j++) {
-    const label = labels[j] as Label;
-    let labelLen: number;
-    const at = li + j;
-    if (prev[j] === label) {
-      // Series of one batch share label objects (resource labels, repeated values): measure each once. `write`
-      // copies such a label from the previous series' bytes, so its string lengths are not needed again.
-      labelLen = labelLens[prevBase + j] ?? 0;
-    } else {
-      const n = utf8Length(label.name);
-      const v = utf8Length(label.value);
-      stringLens[2 * at] = n;
-      stringLens[2 * at + 1] = v;
-      labelLen = 1 + varintSize(n) + n + 1 + varintSize(v) + v;
+
+  /** The request written since the last `reset`: a view of the buffer, valid until the next `write` or `reset`. */
+  bytes(): Uint8Array {
+    return this.w.bytes.subarray(0, this.w.pos);
+  }
+
+  /** Starts a new request: the next series is written at the start, and shares nothing with an earlier one. */
+  reset(): void {
+    this.w.pos = 0;
+    this.prev = NO_LABELS;
+  }
+
+  /** The encoded size of `series` written next (tag + length + body); remembered for `write`. */
+  measure(series: TimeSeries): number {
+    const labels = series.labels;
+    const count = labels.length;
+    if (count > this.labelLens.length) {
+      this.labelLens = grown(this.labelLens, count);
+      this.prevLabelLens = grown(this.prevLabelLens, count);
+      this.stringLens = grown(this.stringLens, 2 * count);
     }
-    labelLens[at] = labelLen;
-    body += 1 + varintSize(labelLen) + labelLen;
+    const { stringLens, labelLens, prevLabelLens, prev } = this;
+    let body = 0;
+    for (let j = 0; j < count; j++) {
+      const label = labels[j] as Label;
+      let labelLen: number;
+      if (prev[j] === label) {
+        // Series of one batch share label objects (resource labels, repeated values): measure each once. `write`
+        // copies such a label from the previous series' bytes, so its string lengths are not needed again.
+        labelLen = prevLabelLens[j] ?? 0;
+      } else {
+        const n = utf8Length(label.name);
+        const v = utf8Length(label.value);
+        stringLens[2 * j] = n;
+        stringLens[2 * j + 1] = v;
+        labelLen = 1 + varintSize(n) + n + 1 + varintSize(v) + v;
+      }
+      labelLens[j] = labelLen;
+      body += 1 + varintSize(labelLen) + labelLen;
+    }
+    for (const sample of series.samples) {
+      const len = sampleSize(timestampOf(sample));
+      body += 1 + varintSize(len) + len;
+    }
+    this.body = body;
+    return 1 + varintSize(body) + body;
   }
-  for (const sample of series.samples) {
-    const len = sampleSize(timestampOf(sample));
-    body += 1 + varintSize(len) + len;
-  }
-  sizing.seriesLens[k] = body;
-  return 1 + varintSize(body) + body;
-}
 
-// Where each label of the previous series starts in the output, to copy shared labels instead of re-encoding.
-let prevStarts: number[] = [];
-let starts: number[] = [];
-
-/** Writes series `from` to `to` (exclusive), measured as entries 0.. of `sizing`, as one WriteRequest of `total` bytes. */
-function write(series: readonly TimeSeries[], from: number, to: number, total: number): Uint8Array {
-  const { stringLens, labelLens, seriesLens, labelBase } = sizing;
-  const w = new ProtobufWriter(total);
-  const buf = w.bytes; // sized exactly: never replaced by growth
-  let prev: readonly Label[] = NO_LABELS;
-  prevStarts.length = 0;
-  starts.length = 0;
-  for (let si = from; si < to; si++) {
-    const s = series[si] as TimeSeries;
-    const labels = s.labels;
-    let li = labelBase[si - from] ?? 0;
+  /** Appends `series`, which the last `measure` call measured at `size` bytes. */
+  write(series: TimeSeries, size: number): void {
+    this.w.ensure(size);
+    const w = this.w;
+    const buf = w.bytes;
+    const end = w.pos + size;
+    const { stringLens, labelLens, prev, prevStarts, starts } = this;
+    const labels = series.labels;
     buf[w.pos++] = TAG_1_LEN;
-    w.varint(seriesLens[si - from] ?? 0);
+    w.varint(this.body);
     let j = 0;
     while (j < labels.length) {
       const label = labels[j] as Label;
@@ -181,23 +157,21 @@ function write(series: readonly TimeSeries[], from: number, to: number, total: n
           const runEnd = prevStarts[k] ?? 0;
           buf.copyWithin(w.pos, runStart, runEnd);
           w.pos += runEnd - runStart;
-          li += k - j;
           j = k;
           continue;
         }
       }
       starts[j] = w.pos;
       buf[w.pos++] = TAG_1_LEN;
-      w.varint(labelLens[li] ?? 0);
+      w.varint(labelLens[j] ?? 0);
       buf[w.pos++] = TAG_1_LEN;
-      w.string(label.name, stringLens[2 * li] ?? 0);
+      w.string(label.name, stringLens[2 * j] ?? 0);
       buf[w.pos++] = TAG_2_LEN;
-      w.string(label.value, stringLens[2 * li + 1] ?? 0);
-      li++;
+      w.string(label.value, stringLens[2 * j + 1] ?? 0);
       j++;
     }
     starts[labels.length] = w.pos;
-    for (const sample of s.samples) {
+    for (const sample of series.samples) {
       const ts = timestampOf(sample);
       buf[w.pos++] = TAG_2_LEN;
       w.varint(sampleSize(ts));
@@ -206,15 +180,28 @@ function write(series: readonly TimeSeries[], from: number, to: number, total: n
       buf[w.pos++] = TAG_2_VARINT;
       w.int64(ts);
     }
-    prev = labels;
-    const swap = prevStarts;
-    prevStarts = starts;
-    starts = swap;
-    starts.length = 0;
+    if (w.pos !== end)
+      throw new Error(`remote-write encoder wrote ${w.pos - end + size} bytes, sized ${size}`);
+    this.prev = labels;
+    this.prevStarts = starts;
+    this.starts = prevStarts;
+    this.starts.length = 0;
+    const swap = this.prevLabelLens;
+    this.prevLabelLens = labelLens;
+    this.labelLens = swap;
   }
-  if (w.pos !== total) throw new Error(`remote-write encoder wrote ${w.pos} bytes, sized ${total}`);
-  return w.finish();
 }
+
+function grown(array: Int32Array, needed: number): Int32Array {
+  if (needed <= array.length) return array;
+  let size = array.length * 2;
+  while (size < needed) size *= 2;
+  const next = new Int32Array(size);
+  next.set(array);
+  return next;
+}
+
+const NO_LABELS: readonly Label[] = [];
 
 /**
  * Encodes a `prompb.WriteRequest` (uncompressed). Every field is written, zeros included.
@@ -222,20 +209,9 @@ function write(series: readonly TimeSeries[], from: number, to: number, total: n
  * stale markers (`staleNaN()`), which keep `0x7ff0000000000002`. Timestamps are truncated to integers.
  */
 export function encodeWriteRequest(series: readonly TimeSeries[]): Uint8Array {
-  let total = 0;
-  let li = 0;
-  let prev: readonly Label[] = NO_LABELS;
-  let prevBase = 0;
-  for (let si = 0; si < series.length; si++) {
-    const s = series[si] as TimeSeries;
-    total += measureOne(s, si, li, prev, prevBase);
-    prev = s.labels;
-    prevBase = li;
-    li += s.labels.length;
-  }
-  const bytes = write(series, 0, series.length, total);
-  releaseScratch();
-  return bytes;
+  const writer = new SeriesWriter(1024);
+  for (const s of series) writer.write(s, writer.measure(s));
+  return writer.bytes().slice();
 }
 
 /** One encoded request of `encodeRequests`. */
@@ -246,49 +222,86 @@ export interface EncodedRequest {
   readonly samples: number;
 }
 
+/** Bytes the request buffer starts with; it doubles up to what the largest request needs. */
+const INITIAL_REQUEST_BYTES = 16_384;
+
 /**
- * `splitRequests` and `encodeWriteRequest` in one pass over the label strings: what the sender uses.
- * Each request is measured and written before the next is measured. Falls back to `splitRequests`
- * when a series has to be cut.
+ * `splitRequests` and `encodeWriteRequest` over a stream of series: `add` series in order, then `finish`; each
+ * request is handed to `onRequest` as soon as it is full. A series is written as soon as it is added, so the
+ * encoder holds no series, only the request being filled, and a run never holds all its series, nor all its
+ * encoded requests, at once. The requests are exactly those of `encodeWriteRequest(r)` for each `r` of
+ * `splitRequests(series)`.
+ *
+ * Every request is written into the one buffer the encoder keeps, so a request's `body` is valid only until
+ * `onRequest` returns: compress it there, or copy it.
  */
-export function encodeRequests(series: readonly TimeSeries[], limits: SplitLimits): EncodedRequest[] {
-  const maxSamples = Math.max(1, Math.floor(limits.maxSamples));
-  const maxBytes = Math.max(1, Math.floor(limits.maxBytes));
-  const out: EncodedRequest[] = [];
-  let from = 0;
-  let bytes = 0;
-  let samples = 0;
-  let li = 0;
-  let prev: readonly Label[] = NO_LABELS;
-  let prevBase = 0;
-  for (let si = 0; si < series.length; si++) {
-    const s = series[si] as TimeSeries;
-    let size = measureOne(s, si - from, li, prev, prevBase);
-    const count = s.samples.length;
-    if (count > maxSamples || size > maxBytes) {
-      return splitRequests(series, limits).map((request) => ({
-        body: encodeWriteRequest(request),
-        series: request.length,
-        samples: request.reduce((n, x) => n + x.samples.length, 0),
-      }));
-    }
-    if (si > from && (samples + count > maxSamples || bytes + size > maxBytes)) {
-      out.push({ body: write(series, from, si, bytes), series: si - from, samples });
-      from = si;
-      bytes = 0;
-      samples = 0;
-      li = 0;
-      size = measureOne(s, 0, 0, NO_LABELS, 0); // again, as the first entry of the next request
-    }
-    prev = s.labels;
-    prevBase = li;
-    li += s.labels.length;
-    bytes += size;
-    samples += count;
+export class RequestEncoder {
+  private readonly maxSamples: number;
+  private readonly maxBytes: number;
+  private readonly writer = new SeriesWriter(INITIAL_REQUEST_BYTES);
+  /** Series and samples in the request being filled. */
+  private series = 0;
+  private samples = 0;
+
+  constructor(
+    limits: SplitLimits,
+    private readonly onRequest: (request: EncodedRequest) => void,
+  ) {
+    this.maxSamples = Math.max(1, Math.floor(limits.maxSamples));
+    this.maxBytes = Math.max(1, Math.floor(limits.maxBytes));
   }
-  if (series.length > from)
-    out.push({ body: write(series, from, series.length, bytes), series: series.length - from, samples });
-  releaseScratch();
+
+  /** Appends one series; one that does not fit a request alone is cut as `splitRequests` cuts it. */
+  add(series: TimeSeries): void {
+    const size = this.writer.measure(series);
+    if (series.samples.length <= this.maxSamples && size <= this.maxBytes) {
+      this.append(series, size);
+      return;
+    }
+    for (const piece of cut(series, this.maxSamples, this.maxBytes))
+      this.append(piece, this.writer.measure(piece));
+  }
+
+  /** Hands over the last request, if any series are pending. */
+  finish(): void {
+    if (this.series > 0) this.flush();
+  }
+
+  /** Appends a series just measured at `size` bytes, first handing over the request if it is full. */
+  private append(series: TimeSeries, measured: number): void {
+    const count = series.samples.length;
+    let size = measured;
+    if (
+      this.series > 0 &&
+      (this.samples + count > this.maxSamples || this.writer.size + size > this.maxBytes)
+    ) {
+      this.flush();
+      size = this.writer.measure(series); // again, as the first of the next request: nothing to copy from
+    }
+    this.writer.write(series, size);
+    this.series++;
+    this.samples += count;
+  }
+
+  private flush(): void {
+    this.onRequest({ body: this.writer.bytes(), series: this.series, samples: this.samples });
+    this.writer.reset();
+    this.series = 0;
+    this.samples = 0;
+  }
+}
+
+/**
+ * `splitRequests` and `encodeWriteRequest` in one pass over the label strings: each series is measured once
+ * and written at once.
+ */
+export function encodeRequests(series: Iterable<TimeSeries>, limits: SplitLimits): EncodedRequest[] {
+  const out: EncodedRequest[] = [];
+  const encoder = new RequestEncoder(limits, (request) =>
+    out.push({ ...request, body: request.body.slice() }),
+  );
+  for (const s of series) encoder.add(s);
+  encoder.finish();
   return out;
 }
 
@@ -327,31 +340,34 @@ export function splitRequests(series: readonly TimeSeries[], limits: SplitLimits
 
   for (const s of series) {
     const size = encodedSeriesSize(s);
-    if (s.samples.length <= maxSamples && size <= maxBytes) {
-      add(s, size);
-      continue;
-    }
-    // Cut: as many samples per piece as both limits allow.
-    const labelsOnly = seriesBodySize({ labels: s.labels, samples: [] });
-    let piece: Array<{ value: number; timestampMs: number }> = [];
-    let pieceBody = labelsOnly;
-    for (const sample of s.samples) {
-      const len = sampleSize(timestampOf(sample));
-      const sampleBytes = 1 + varintSize(len) + len;
-      const nextBody = pieceBody + sampleBytes;
-      if (
-        piece.length > 0 &&
-        (piece.length >= maxSamples || 1 + varintSize(nextBody) + nextBody > maxBytes)
-      ) {
-        add({ labels: s.labels, samples: piece }, 1 + varintSize(pieceBody) + pieceBody);
-        piece = [];
-        pieceBody = labelsOnly;
-      }
-      piece.push(sample);
-      pieceBody += sampleBytes;
-    }
-    if (piece.length > 0) add({ labels: s.labels, samples: piece }, 1 + varintSize(pieceBody) + pieceBody);
+    if (s.samples.length <= maxSamples && size <= maxBytes) add(s, size);
+    else for (const piece of cut(s, maxSamples, maxBytes)) add(piece, encodedSeriesSize(piece));
   }
   flush();
   return requests;
+}
+
+/**
+ * A series with more samples or bytes than a request holds, as pieces with the same labels: as many samples per
+ * piece as both limits allow. A piece of one sample may still exceed `maxBytes`: it goes alone in its request.
+ */
+function cut(series: TimeSeries, maxSamples: number, maxBytes: number): TimeSeries[] {
+  const pieces: TimeSeries[] = [];
+  const labelsOnly = seriesBodySize({ labels: series.labels, samples: [] });
+  let piece: Array<{ value: number; timestampMs: number }> = [];
+  let pieceBody = labelsOnly;
+  for (const sample of series.samples) {
+    const len = sampleSize(timestampOf(sample));
+    const sampleBytes = 1 + varintSize(len) + len;
+    const nextBody = pieceBody + sampleBytes;
+    if (piece.length > 0 && (piece.length >= maxSamples || 1 + varintSize(nextBody) + nextBody > maxBytes)) {
+      pieces.push({ labels: series.labels, samples: piece });
+      piece = [];
+      pieceBody = labelsOnly;
+    }
+    piece.push(sample);
+    pieceBody += sampleBytes;
+  }
+  if (piece.length > 0) pieces.push({ labels: series.labels, samples: piece });
+  return pieces;
 }

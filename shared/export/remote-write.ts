@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { compress } from 'snappyjs';
 import packageJson from '../../package.json' with { type: 'json' };
-import { type EncodedRequest, encodeRequests } from './remote-write-proto.ts';
+import { RequestEncoder } from './remote-write-proto.ts';
 import type { TimeSeries } from './remote-write-series.ts';
 import { createSigV4Signer, type RequestSigner } from './sigv4.ts';
 
@@ -65,6 +65,7 @@ export interface RemoteWriteReport {
   lastStatus?: number;
   /** One line per failed request; never holds credentials. */
   errors: string[];
+  /** From the start of encoding (`RemoteWriteEncoder`) to the last answer. */
   durationMs: number;
   /** Compressed bytes put on the wire, retries included. */
   bytesSent: number;
@@ -246,20 +247,79 @@ function describeNetworkError(error: unknown): string {
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** One request as it goes on the wire: snappy-compressed `WriteRequest` bytes, and what they hold. */
+export interface CompressedRequest {
+  readonly body: Uint8Array;
+  readonly series: number;
+  readonly samples: number;
+}
+
+/** A run's requests, ready to send, and when their encoding started (`durationMs` counts from there). */
+export interface PreparedRequests {
+  readonly requests: readonly CompressedRequest[];
+  readonly startedMs: number;
+}
+
+/**
+ * Series → compressed requests, as the series come (`add` each, then `finish`): each series is encoded as it is
+ * added and each request compressed as soon as it is full, so what is held is the compressed requests (about 33
+ * bytes a sample) and the one request being filled, never a run's series or uncompressed requests all at once.
+ * The requests are split by sample count and bytes exactly as `splitRequests` splits the same series.
+ */
+export class RemoteWriteEncoder {
+  private readonly startedMs = Date.now();
+  private readonly requests: CompressedRequest[] = [];
+  private readonly encoder: RequestEncoder;
+
+  constructor(limits: Pick<RemoteWriteOptions, 'maxSamples' | 'maxBytes'> = {}) {
+    this.encoder = new RequestEncoder(
+      {
+        maxSamples: limits.maxSamples ?? REMOTE_WRITE_DEFAULTS.maxSamples,
+        maxBytes: limits.maxBytes ?? REMOTE_WRITE_DEFAULTS.maxBytes,
+      },
+      ({ body, series, samples }) => this.requests.push({ body: compress(body), series, samples }),
+    );
+  }
+
+  /** Encodes one series; the caller may let it go. */
+  add(series: TimeSeries): void {
+    this.encoder.add(series);
+  }
+
+  /** The requests of every series added; call once, after the last `add`. */
+  finish(): PreparedRequests {
+    this.encoder.finish();
+    return { requests: this.requests, startedMs: this.startedMs };
+  }
+}
+
 /**
  * Sends `series` to a Prometheus remote-write 1.0 endpoint: split into requests by sample count and
  * bytes, each protobuf-encoded and snappy-compressed, sent independently (one failed request does
- * not stop the others). 2xx is success; 5xx, 429 and network errors are retried with full-jitter
- * exponential backoff (or `Retry-After` on 429/503); other 4xx are final. A redirect is never followed
- * and is final (see `redirectProblem`): only a 2xx answer to the POST itself counts as written. Each
- * attempt, body read included, is cut at `timeoutMs`, whether or not the fetch honours its signal.
- * Nothing is started, slept or left in flight past `deadlineMs`. Never throws for HTTP or network failures.
+ * not stop the others). See `sendRemoteWrite`. Never throws for HTTP or network failures.
  */
 export async function remoteWrite(
-  series: readonly TimeSeries[],
+  series: Iterable<TimeSeries>,
   options: RemoteWriteOptions,
 ): Promise<RemoteWriteReport> {
-  const started = Date.now();
+  const encoder = new RemoteWriteEncoder(options);
+  for (const s of series) encoder.add(s);
+  return sendRemoteWrite(encoder.finish(), options);
+}
+
+/**
+ * Sends prepared requests (`RemoteWriteEncoder`) to a Prometheus remote-write 1.0 endpoint, each independently
+ * (one failed request does not stop the others). 2xx is success; 5xx, 429 and network errors are retried with
+ * full-jitter exponential backoff (or `Retry-After` on 429/503); other 4xx are final. A redirect is never
+ * followed and is final (see `redirectProblem`): only a 2xx answer to the POST itself counts as written. Each
+ * attempt, body read included, is cut at `timeoutMs`, whether or not the fetch honours its signal. Nothing is
+ * started, slept or left in flight past `deadlineMs`. Never throws for HTTP or network failures.
+ */
+export async function sendRemoteWrite(
+  prepared: PreparedRequests,
+  options: RemoteWriteOptions,
+): Promise<RemoteWriteReport> {
+  const started = prepared.startedMs;
   const report: RemoteWriteReport = {
     ok: true,
     requests: 0,
@@ -297,10 +357,7 @@ export async function remoteWrite(
     report.errors.push(redactor.apply(message));
   };
 
-  const batches = encodeRequests(series, {
-    maxSamples: options.maxSamples ?? REMOTE_WRITE_DEFAULTS.maxSamples,
-    maxBytes: options.maxBytes ?? REMOTE_WRITE_DEFAULTS.maxBytes,
-  });
+  const batches = prepared.requests;
   report.requests = batches.length;
   if (batches.length === 0) {
     report.durationMs = Date.now() - started;
@@ -343,10 +400,10 @@ export async function remoteWrite(
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
 
-  const sendBatch = async (batch: EncodedRequest, index: number): Promise<void> => {
+  const sendBatch = async (batch: CompressedRequest, index: number): Promise<void> => {
     const samples = batch.samples;
     const label = `request ${index + 1}/${batches.length} (${batch.series} series, ${samples} samples) to ${redactor.apply(endpoint.url)}`;
-    const body = compress(batch.body);
+    const body = batch.body;
     let lastProblem = 'not attempted';
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const remaining = options.deadlineMs - Date.now();

@@ -105,12 +105,6 @@ export function serializeWithLibrary(batch: MetricBatch): Uint8Array {
 // without building a DataPoint object per point first (the export hot path archives every sample).
 // ---------------------------------------------------------------------------------------------
 
-/** Length-prefixed UTF-8 of `text` (`length` bytes), growing the buffer first. */
-function writeString(w: ProtobufWriter, text: string, length: number): void {
-  w.ensure(5 + length);
-  w.string(text, length);
-}
-
 /** `HrTime` → unsigned 64-bit nanoseconds as [low, high], exactly as otlp-transformer's `writeHrTimeAsFixed64`. */
 function hrTimeFixed64(time: HrTime): [number, number] {
   const [seconds, nanos] = time;
@@ -127,15 +121,52 @@ function hrTimeFixed64(time: HrTime): [number, number] {
 /** Thrown inside the writer for what only the library serializer handles (a non-string attribute value, ...). */
 class NotPlain extends Error {}
 
-// Per attribute of the point being written: UTF-8 lengths of key and value, and the KeyValue body length.
-const keyLens: number[] = [];
-const valueLens: number[] = [];
-const kvLens: number[] = [];
+/** Bytes of a length-delimited field (tag, length, body) whose body is `length` bytes. */
+function fieldSize(length: number): number {
+  return 1 + varintSize(length) + length;
+}
+
+/**
+ * Lengths measured by the first pass for the second, in write order: the UTF-8 length of every attribute value
+ * of every point, the body length of every data point and of every metric's data. Module scratch (the writer is
+ * synchronous), dropped after a batch that grew it large.
+ */
+let valueLens: Int32Array = new Int32Array(4096);
+let pointLens: Int32Array = new Int32Array(1024);
+let dataLens: Int32Array = new Int32Array(64);
+let values = 0;
+
+function grown(array: Int32Array, needed: number): Int32Array {
+  if (needed <= array.length) return array;
+  let size = array.length * 2;
+  while (size < needed) size *= 2;
+  const next = new Int32Array(size);
+  next.set(array);
+  return next;
+}
+
 // UTF-8 length of each attribute key by position, for keys that repeat from point to point.
 const lastKeys: string[] = [];
 const lastKeyLens: number[] = [];
 
-/** Measures one attribute set into the scratch arrays; returns the encoded size of its KeyValue fields. */
+/** UTF-8 length of attribute key number `i` of a point, measured again only when the key there changes. */
+function keyLength(key: string, i: number): number {
+  if (lastKeys[i] === key) return lastKeyLens[i] ?? 0;
+  const k = utf8Length(key);
+  lastKeys[i] = key;
+  lastKeyLens[i] = k;
+  return k;
+}
+
+/** Encoded size of one KeyValue body with a string value. */
+function keyValueSize(k: number, v: number): number {
+  return fieldSize(k) + fieldSize(fieldSize(v));
+}
+
+/**
+ * Measures one attribute set, recording each value's UTF-8 length (`valueLens`); returns the encoded size of
+ * its KeyValue fields.
+ */
 function measureAttributes(attributes: Attributes): number {
   let size = 0;
   let i = 0;
@@ -143,105 +174,121 @@ function measureAttributes(attributes: Attributes): number {
     if (!Object.hasOwn(attributes, key)) continue;
     const value: unknown = attributes[key];
     if (typeof value !== 'string') throw new NotPlain();
-    let k: number;
-    if (lastKeys[i] === key) {
-      k = lastKeyLens[i] ?? 0;
-    } else {
-      k = utf8Length(key);
-      lastKeys[i] = key;
-      lastKeyLens[i] = k;
-    }
     const v = utf8Length(value);
-    const any = 1 + varintSize(v) + v;
-    const kv = 1 + varintSize(k) + k + 1 + varintSize(any) + any;
-    keyLens[i] = k;
-    valueLens[i] = v;
-    kvLens[i] = kv;
-    size += 1 + varintSize(kv) + kv;
+    if (values === valueLens.length) valueLens = grown(valueLens, values + 1);
+    valueLens[values++] = v;
+    size += fieldSize(keyValueSize(keyLength(key, i), v));
     i++;
   }
   return size;
 }
 
-/** Writes the attributes `measureAttributes` just measured as repeated KeyValue field `tag`. */
-function writeAttributes(w: ProtobufWriter, attributes: Attributes, tag: number): void {
+/** Writes the attributes `measureAttributes` measured, from value number `at`, as repeated KeyValue field `tag`. */
+function writeAttributes(w: ProtobufWriter, attributes: Attributes, tag: number, at: number): number {
+  let n = at;
   let i = 0;
   for (const key in attributes) {
     if (!Object.hasOwn(attributes, key)) continue;
-    const v = valueLens[i] ?? 0;
-    w.ensure(12);
+    const k = keyLength(key, i);
+    const v = valueLens[n++] ?? 0;
     w.byte(tag);
-    w.varint(kvLens[i] ?? 0);
+    w.varint(keyValueSize(k, v));
     w.byte(0x0a);
-    writeString(w, key, keyLens[i] ?? 0);
-    w.ensure(6);
+    w.string(key, k);
     w.byte(0x12);
-    w.varint(1 + varintSize(v) + v);
+    w.varint(fieldSize(v));
     w.byte(0x0a);
-    writeString(w, attributes[key] ?? '', v);
+    w.string(attributes[key] ?? '', v);
     i++;
   }
+  return n;
 }
 
+/** Size of a string field that is written only when not empty. */
+function optionalStringSize(text: string): number {
+  return text === '' ? 0 : fieldSize(utf8Length(text));
+}
+
+/**
+ * The direct writer, in two passes: every length is measured first (value lengths kept for the second pass),
+ * then the request is written into one buffer of its exact size, lengths before bodies. One exact buffer matters
+ * on the export hot path: a growing one doubles past the batch size (a 6.4 MB request took 12.7 MB).
+ */
 function writeBatch(batch: MetricBatch, scope: typeof PGOTEL_SCOPE): Uint8Array {
+  // The library copies resource attributes into a fresh object, where an own `__proto__` key is lost.
+  if (Object.hasOwn(batch.resource, '__proto__')) throw new NotPlain();
+  const { families } = batch;
+  values = 0;
+
+  // Pass 1: sizes.
+  const resourceLen = measureAttributes(batch.resource) + 2; // + dropped_attributes_count
   let points = 0;
-  for (const family of batch.families) points += family.points.length;
-  const w = new ProtobufWriter(1024 + points * 128);
+  for (const family of families) points += family.points.length;
+  pointLens = grown(pointLens, points);
+  dataLens = grown(dataLens, families.length);
+  const scopeLen =
+    fieldSize(utf8Length(scope.name)) + (scope.version === '' ? 0 : fieldSize(utf8Length(scope.version)));
+  let scopeMetricsLen = fieldSize(scopeLen);
+  let p = 0;
+  for (let f = 0; f < families.length; f++) {
+    const family = families[f] as MetricFamily;
+    let dataLen = family.kind === 'counter' ? 4 : 0;
+    for (const point of family.points) {
+      const ndp = 27 + measureAttributes(point.attributes);
+      pointLens[p++] = ndp;
+      dataLen += fieldSize(ndp);
+    }
+    dataLens[f] = dataLen;
+    scopeMetricsLen += fieldSize(metricSize(family, dataLen));
+  }
+  const resourceMetricsLen = fieldSize(resourceLen) + fieldSize(scopeMetricsLen);
+  const total = fieldSize(resourceMetricsLen);
+
+  // Pass 2: the bytes.
+  const w = new ProtobufWriter(total);
   const [endLow, endHigh] = hrTimeFixed64(msToHrTime(batch.timeMs));
   let startMs = Number.NaN;
   let startLow = 0;
   let startHigh = 0;
-
   w.byte(0x0a); // resource_metrics
-  const resourceMetrics = w.begin();
-  // The library copies resource attributes into a fresh object, where an own `__proto__` key is lost.
-  if (Object.hasOwn(batch.resource, '__proto__')) throw new NotPlain();
+  w.varint(resourceMetricsLen);
   w.byte(0x0a); // resource
-  const resource = w.begin();
-  measureAttributes(batch.resource);
-  writeAttributes(w, batch.resource, 0x0a);
-  w.ensure(2);
+  w.varint(resourceLen);
+  let at = writeAttributes(w, batch.resource, 0x0a, 0);
   w.byte(0x10); // dropped_attributes_count
   w.byte(0);
-  w.end(resource);
   w.byte(0x12); // scope_metrics
-  const scopeMetrics = w.begin();
+  w.varint(scopeMetricsLen);
   w.byte(0x0a); // scope
-  const scopeStart = w.begin();
+  w.varint(scopeLen);
   w.byte(0x0a);
-  writeString(w, scope.name, utf8Length(scope.name));
+  w.string(scope.name, utf8Length(scope.name));
   if (scope.version !== '') {
-    w.ensure(1);
     w.byte(0x12);
-    writeString(w, scope.version, utf8Length(scope.version));
+    w.string(scope.version, utf8Length(scope.version));
   }
-  w.end(scopeStart);
-
-  for (const family of batch.families) {
-    w.ensure(1);
+  p = 0;
+  for (let f = 0; f < families.length; f++) {
+    const family = families[f] as MetricFamily;
+    const dataLen = dataLens[f] ?? 0;
     w.byte(0x12); // metrics
-    const metric = w.begin();
+    w.varint(metricSize(family, dataLen));
     w.byte(0x0a);
-    writeString(w, family.name, utf8Length(family.name));
+    w.string(family.name, utf8Length(family.name));
     if (family.description !== '') {
-      w.ensure(1);
       w.byte(0x12);
-      writeString(w, family.description, utf8Length(family.description));
+      w.string(family.description, utf8Length(family.description));
     }
     if (family.unit !== '') {
-      w.ensure(1);
       w.byte(0x1a);
-      writeString(w, family.unit, utf8Length(family.unit));
+      w.string(family.unit, utf8Length(family.unit));
     }
     const counter = family.kind === 'counter';
-    w.ensure(1);
     w.byte(counter ? 0x3a : 0x2a); // sum (7) or gauge (5)
-    const data = w.begin();
+    w.varint(dataLen);
     for (const point of family.points) {
-      const ndp = 27 + measureAttributes(point.attributes);
-      w.ensure(6 + ndp);
       w.byte(0x0a); // data_points
-      w.varint(ndp);
+      w.varint(pointLens[p++] ?? 0);
       let low = endLow;
       let high = endHigh;
       if (point.startTimeMs !== undefined) {
@@ -258,19 +305,27 @@ function writeBatch(batch: MetricBatch, scope: typeof PGOTEL_SCOPE): Uint8Array 
       w.fixed64(endLow, endHigh);
       w.byte(0x21); // as_double
       w.double(point.value);
-      writeAttributes(w, point.attributes, 0x3a);
+      at = writeAttributes(w, point.attributes, 0x3a, at);
     }
     if (counter) {
-      w.ensure(4);
       w.byte(0x10); // aggregation_temporality: CUMULATIVE
       w.byte(2);
       w.byte(0x18); // is_monotonic
       w.byte(1);
     }
-    w.end(data);
-    w.end(metric);
   }
-  w.end(scopeMetrics);
-  w.end(resourceMetrics);
-  return w.finish();
+  if (valueLens.length > 1 << 16) valueLens = new Int32Array(4096);
+  if (pointLens.length > 1 << 16) pointLens = new Int32Array(1024);
+  if (w.pos !== total) throw new Error(`OTLP encoder wrote ${w.pos} bytes, sized ${total}`);
+  return w.bytes;
+}
+
+/** Body size of one Metric message whose data (Gauge or Sum) body is `dataLen` bytes. */
+function metricSize(family: MetricFamily, dataLen: number): number {
+  return (
+    fieldSize(utf8Length(family.name)) +
+    optionalStringSize(family.description) +
+    optionalStringSize(family.unit) +
+    fieldSize(dataLen)
+  );
 }

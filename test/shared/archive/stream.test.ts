@@ -92,6 +92,25 @@ describe('records for a delivery stream', () => {
     expect(pointsOf(decodeExportRequest(concat(raw)))).toEqual(pointsOf([batch]));
   });
 
+  it('splits into halves in order: the pieces hold the points in the batch order', async () => {
+    // Arrange: 100 points, about 6 KB of protobuf, in 1 KB pieces
+    const batch = tableBatch('a', SCHEDULED, 100);
+
+    // Act
+    const pieces = await encodePieces(batch, 'none', 1_024);
+
+    // Assert: each piece is a batch of the next points, in order (the halves are encoded one after the other).
+    const decoded = pieces.flatMap((piece) => decodeExportRequest(piece));
+    const order = decoded.flatMap((b) =>
+      b.families.flatMap((f) => f.points.map((p) => p.attributes.table_name ?? f.name)),
+    );
+    expect(order).toEqual([...(batch.families[0]?.points ?? []).map((p) => p.attributes.table_name), 'up']);
+    // 100 table points halved four times (7 or 6 a piece), then the `up` family alone.
+    expect(decoded.map((b) => b.families.reduce((n, f) => n + f.points.length, 0))).toEqual([
+      7, 6, 6, 6, 7, 6, 6, 6, 7, 6, 6, 6, 7, 6, 6, 6, 1,
+    ]);
+  });
+
   it('refuses a single point larger than a record', async () => {
     const batch = tableBatch('a', SCHEDULED, 1);
     await expect(encodePieces(batch, 'none', 10)).rejects.toThrow(/more than a record holds/);

@@ -1,12 +1,18 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { uncompress } from 'snappyjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readArchivedObject } from '../../../shared/archive/archive.ts';
 import { FileArchiveStore } from '../../../shared/archive/file-store.ts';
 import { openArchiveStore } from '../../../shared/archive/open.ts';
-import { exportRun, seriesWithStaleness } from '../../../shared/export/export-run.ts';
+import {
+  eachSeriesWithStaleness,
+  exportRun,
+  seriesWithStaleness,
+} from '../../../shared/export/export-run.ts';
 import { toTimeSeries } from '../../../shared/export/remote-write-labels.ts';
-import { isStaleNaN } from '../../../shared/export/remote-write-series.ts';
+import { encodeRequests } from '../../../shared/export/remote-write-proto.ts';
+import { isStaleNaN, type TimeSeries } from '../../../shared/export/remote-write-series.ts';
 import { seriesKey } from '../../../shared/export/staleness.ts';
 import type { MetricBatch, MetricFamily, Tier } from '../../../shared/model/metrics.ts';
 import { encodeExportRequest } from '../../../shared/otlp/build.ts';
@@ -292,5 +298,60 @@ describe('seriesWithStaleness across tiers', () => {
     expect(keys.critical).toHaveLength(1);
     expect(keys.critical[0]).not.toBe('garbage');
     expect(stale).toEqual([]);
+  });
+});
+
+describe('exportRun encodes series as they are built', () => {
+  let server: FaultServer | undefined;
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("sends every tier's fresh series, then the stale markers, in exactly the requests of the whole list", async () => {
+    // Prepare: two tiers, each with a table gone since the previous run; requests of at most 3 samples.
+    const historical = batchOf(['orders', 'customers', 'items', 'payments']);
+    const standard = batchOf(['sessions']);
+    const previousSeries = {
+      historical: toTimeSeries(batchOf(['orders', 'gone_a'], T - 60_000)).map((x) => seriesKey(x.labels)),
+      standard: toTimeSeries(batchOf(['sessions', 'gone_b'], T - 60_000)).map((x) => seriesKey(x.labels)),
+    };
+    const request = {
+      batches: [
+        { tier: 'historical' as const, batch: historical },
+        { tier: 'standard' as const, batch: standard },
+      ],
+      cluster: 'prod',
+      target: 'orders-primary',
+      scheduledAtMs: SCHEDULED,
+      previousSeries,
+    };
+    const { fresh, stale } = seriesWithStaleness(request);
+    const limits = { maxSamples: 3, maxBytes: 1_048_576 };
+    const expected = encodeRequests([...fresh, ...stale], limits);
+    server = await startFaultServer([], { fallback: 204 });
+
+    // Act
+    const handed: TimeSeries[] = [];
+    const streamed = eachSeriesWithStaleness(request, (series) => handed.push(series));
+    const summary = await exportRun(
+      { ...request, deadlineMs: Date.now() + 30_000 },
+      { remoteWrite: { url: `${server.url}/api/v1/write`, concurrency: 1, ...limits } },
+    );
+
+    // Assess
+    expect(handed).toEqual(fresh);
+    expect(streamed.stale).toEqual(stale);
+    expect(stale.map((x) => labelsOf(x).table_name)).toEqual(['gone_a', 'gone_b']);
+    expect(
+      server.requests.map((r) => Buffer.from(uncompress(new Uint8Array(r.body))).toString('hex')),
+    ).toEqual(expected.map((r) => Buffer.from(r.body).toString('hex')));
+    expect(summary.remoteWrite).toMatchObject({
+      ok: true,
+      requests: expected.length,
+      seriesSent: fresh.length + 2,
+      samplesSent: fresh.length + 2,
+      staleMarkers: 2,
+    });
+    expect(expected.length).toBe(Math.ceil((fresh.length + 2) / 3));
   });
 });

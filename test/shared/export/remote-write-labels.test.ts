@@ -4,8 +4,13 @@ import {
   prometheusMetricName,
   sanitizeLabelName,
 } from '../../../shared/export/prom-names.ts';
-import { toTimeSeries, toTimeSeriesWithKeys } from '../../../shared/export/remote-write-labels.ts';
+import {
+  eachTimeSeriesWithKeys,
+  toTimeSeries,
+  toTimeSeriesWithKeys,
+} from '../../../shared/export/remote-write-labels.ts';
 import { encodeWriteRequest } from '../../../shared/export/remote-write-proto.ts';
+import type { TimeSeries } from '../../../shared/export/remote-write-series.ts';
 import { seriesKey } from '../../../shared/export/staleness.ts';
 import type { MetricBatch, MetricFamily } from '../../../shared/model/metrics.ts';
 import { decodeWriteRequest } from '../../helpers/remote-write-decode.ts';
@@ -296,6 +301,37 @@ describe('toTimeSeriesWithKeys', () => {
       previous.forEach((key, i) => {
         if (matched[i] === 1) expect(keys.includes(key), `seed ${seed}: ${key}`).toBe(true);
       });
+    }
+  });
+
+  it('eachTimeSeriesWithKeys hands over the same series one at a time and drops the same duplicates (property)', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      // Prepare: nasty batches have duplicate label sets; the previous keys are this batch's, as stored.
+      const batch = nastyBatch(seed);
+      const expectedDrops: string[] = [];
+      const expected = toTimeSeries(batch, {
+        onDrop: (reason, f) => expectedDrops.push(`${reason}:${f.name}`),
+      });
+      const previous: string[] = JSON.parse(JSON.stringify(toTimeSeriesWithKeys(batch).keys));
+      for (const prior of [[], previous]) {
+        const handed: TimeSeries[] = [];
+        const drops: string[] = [];
+        // Act
+        const { keys, matched } = eachTimeSeriesWithKeys(
+          batch,
+          (series) => handed.push(series),
+          { onDrop: (reason, f) => drops.push(`${reason}:${f.name}`) },
+          prior,
+        );
+        // Assess
+        expect(handed, `seed ${seed}`).toEqual(expected);
+        expect(drops, `seed ${seed}`).toEqual(expectedDrops);
+        expect(keys, `seed ${seed}`).toEqual(expected.map((s) => seriesKey(s.labels)));
+        expect(matched).toHaveLength(prior.length);
+        prior.forEach((key, i) => {
+          if (matched[i] === 1) expect(keys.includes(key), `seed ${seed}: ${key}`).toBe(true);
+        });
+      }
     }
   });
 

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { toTimeSeries } from '../../../shared/export/remote-write-labels.ts';
 import {
+  type EncodedRequest,
   encodeRequests,
   encodeWriteRequest,
+  RequestEncoder,
   splitRequests,
 } from '../../../shared/export/remote-write-proto.ts';
 import {
@@ -222,6 +224,123 @@ describe('splitRequests', () => {
         expect(r.reduce((n, s) => n + s.samples.length, 0)).toBeLessThanOrEqual(maxSamples);
         expect(encodeWriteRequest(r).length, `seed ${seed}`).toBeLessThanOrEqual(maxBytes);
       }
+    }
+  });
+});
+
+describe('RequestEncoder', () => {
+  const one = (i: number, samples = 1, value = `metric_${i}`): TimeSeries => ({
+    labels: [{ name: '__name__', value }],
+    samples: Array.from({ length: samples }, (_, j) => ({ value: j, timestampMs: 1000 + j })),
+  });
+
+  it('hands each request over as soon as the next series does not fit, in one reused buffer', () => {
+    // Prepare
+    const series = [one(1), one(2), one(3), one(4), one(5)];
+    const events: string[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    const bodies: string[] = [];
+    const encoder = new RequestEncoder({ maxSamples: 2, maxBytes: 1e6 }, (request: EncodedRequest) => {
+      events.push(`request of ${request.series} series, ${request.samples} samples`);
+      buffers.add(request.body.buffer);
+      bodies.push(hex(request.body));
+    });
+    // Act
+    for (const [i, s] of series.entries()) {
+      encoder.add(s);
+      events.push(`added ${i + 1}`);
+    }
+    encoder.finish();
+    // Assess: a request leaves before the rest of the series exist, and every request used the same buffer.
+    expect(events).toEqual([
+      'added 1',
+      'added 2',
+      'request of 2 series, 2 samples',
+      'added 3',
+      'added 4',
+      'request of 2 series, 2 samples',
+      'added 5',
+      'request of 1 series, 1 samples',
+    ]);
+    expect(bodies).toEqual([
+      hex(encodeWriteRequest([one(1), one(2)])),
+      hex(encodeWriteRequest([one(3), one(4)])),
+      hex(encodeWriteRequest([one(5)])),
+    ]);
+    expect(buffers.size).toBe(1);
+  });
+
+  it('encodes a series with many more labels than the one before it, sharing its first ones, like unshared copies', () => {
+    // Prepare: the second series shares the first's label objects and has more labels than any before it.
+    const head = [
+      { name: '__name__', value: 'postgresql_table_size_bytes' },
+      { name: 'job', value: 'postgresql' },
+    ];
+    const many = Array.from({ length: 150 }, (_, k) => ({
+      name: `l${String(k).padStart(3, '0')}`,
+      value: `v${k}`,
+    }));
+    const series: TimeSeries[] = [
+      { labels: head, samples: [{ value: 1, timestampMs: 1000 }] },
+      { labels: [...head, ...many], samples: [{ value: 2, timestampMs: 1000 }] },
+    ];
+    const unshared: TimeSeries[] = JSON.parse(JSON.stringify(series));
+    // Act
+    const [request] = encodeRequests(series, { maxSamples: 10, maxBytes: 1e6 });
+    // Assess
+    expect(hex(request?.body ?? new Uint8Array())).toBe(hex(encodeWriteRequest(unshared)));
+    expect(decodeWriteRequest(request?.body ?? new Uint8Array()).map((s) => s.labels.length)).toEqual([
+      2, 152,
+    ]);
+  });
+
+  it('writes what splitRequests and encodeWriteRequest write, cut series and oversized ones included (property)', () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      // Prepare: shared label objects, series of many samples (cut by count or bytes), labels beyond the
+      // encoder's first scratch size, and single samples larger than a request (sent alone).
+      const random = prng(seed);
+      const shared = [
+        { name: '__name__', value: 'm' },
+        { name: 'job', value: 'é'.repeat(Math.floor(random() * 4)) || 'j' },
+      ];
+      let previous: TimeSeries = one(0);
+      const series: TimeSeries[] = Array.from({ length: 1 + Math.floor(random() * 30) }, (_, i) => {
+        const r = random();
+        const extra = Array.from({ length: r < 0.1 ? 40 + Math.floor(random() * 40) : 1 }, (_, k) => ({
+          name: `l${String(k).padStart(3, '0')}`,
+          value: r < 0.15 ? 'x'.repeat(200 + Math.floor(random() * 400)) : `v${i}`,
+        }));
+        const labels = r < 0.3 ? previous.labels : [...shared, ...extra];
+        const samples = Array.from(
+          { length: 1 + Math.floor(random() * (random() < 0.2 ? 25 : 2)) },
+          (_, j) => ({
+            value: random() < 0.1 ? Number.NaN : j * 1.5,
+            timestampMs: 1_700_000_000_000 + j * 15_000,
+          }),
+        );
+        previous = { labels, samples };
+        return previous;
+      });
+      const limits = { maxSamples: 1 + Math.floor(random() * 8), maxBytes: 100 + Math.floor(random() * 900) };
+      const bodies: string[] = [];
+      const counts: [number, number][] = [];
+      const encoder = new RequestEncoder(limits, (request) => {
+        bodies.push(hex(request.body));
+        counts.push([request.series, request.samples]);
+      });
+      // Act
+      for (const s of series) encoder.add(s);
+      encoder.finish();
+      // Assess
+      const expected = splitRequests(series, limits);
+      expect(bodies, `seed ${seed}`).toEqual(expected.map((r) => hex(encodeWriteRequest(r))));
+      expect(counts, `seed ${seed}`).toEqual(
+        expected.map((r) => [r.length, r.reduce((n, s) => n + s.samples.length, 0)]),
+      );
+      expect(
+        encodeRequests(series, limits).map((r) => hex(r.body)),
+        `seed ${seed}`,
+      ).toEqual(bodies);
     }
   });
 });

@@ -7,10 +7,13 @@ import {
   backoffMs,
   DEFAULT_USER_AGENT,
   parseRetryAfter,
+  RemoteWriteEncoder,
   remoteWrite,
+  sendRemoteWrite,
   splitUserinfo,
 } from '../../../shared/export/remote-write.ts';
 import { toTimeSeries } from '../../../shared/export/remote-write-labels.ts';
+import { encodeRequests } from '../../../shared/export/remote-write-proto.ts';
 import type { TimeSeries } from '../../../shared/export/remote-write-series.ts';
 import {
   type FaultServer,
@@ -302,6 +305,42 @@ describe('remoteWrite against a scripted server', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('RemoteWriteEncoder and sendRemoteWrite', () => {
+  it('compresses each request as it is encoded, and sendRemoteWrite sends exactly those bodies in order', async () => {
+    // Prepare: 12 series in requests of at most 5 samples.
+    const series = batchSeries(12);
+    const limits = { maxSamples: 5, maxBytes: 1_048_576 };
+    const server = await serve([204, 204, 204]);
+    const encoder = new RemoteWriteEncoder(limits);
+    for (const s of series) encoder.add(s);
+
+    // Act
+    const prepared = encoder.finish();
+    const report = await sendRemoteWrite(prepared, {
+      url: `${server.url}/api/v1/write`,
+      deadlineMs: Date.now() + 10_000,
+      concurrency: 1,
+      ...limits,
+    });
+
+    // Assess: the snappy of what encodeRequests writes, one request per body.
+    const expected = encodeRequests(series, limits);
+    expect(prepared.requests.map((r) => [r.series, r.samples])).toEqual([
+      [5, 5],
+      [5, 5],
+      [2, 2],
+    ]);
+    expect(prepared.requests.map((r) => Buffer.from(uncompress(r.body)).toString('hex'))).toEqual(
+      expected.map((r) => Buffer.from(r.body).toString('hex')),
+    );
+    expect(server.requests.map((r) => r.body.toString('hex'))).toEqual(
+      prepared.requests.map((r) => Buffer.from(r.body).toString('hex')),
+    );
+    expect(report).toMatchObject({ ok: true, requests: 3, seriesSent: 12, samplesSent: 12, attempts: 3 });
+    expect(report.bytesSent).toBe(prepared.requests.reduce((n, r) => n + r.body.byteLength, 0));
   });
 });
 

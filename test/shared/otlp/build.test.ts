@@ -175,6 +175,29 @@ describe('encodeExportRequest direct writer', () => {
     }
   });
 
+  it('writes into a buffer of exactly the request size, however large its points are', () => {
+    // Prepare: 5,000 points of about 180 bytes each, over the 128 bytes a point a growing buffer started with
+    // (which doubled it past the request: 12.7 MB held for a 6.4 MB request).
+    const large: MetricBatch = {
+      ...batch,
+      families: [
+        {
+          ...batch.families[0],
+          points: Array.from({ length: 5_000 }, (_, i) => ({
+            attributes: { database_name: 'orders', table_name: `${'t'.repeat(100)}${i}` },
+            value: i,
+          })),
+        },
+      ] as MetricBatch['families'],
+    };
+    // Act
+    const bytes = encodeExportRequest(large);
+    // Assess
+    expect(bytes.byteLength).toBeGreaterThan(5_000 * 128);
+    expect(bytes.buffer.byteLength).toBe(bytes.byteLength);
+    expect(Buffer.from(bytes).toString('hex')).toBe(Buffer.from(serializeWithLibrary(large)).toString('hex'));
+  });
+
   it('writes what the serializer writes for a `__proto__` attribute key', () => {
     // Prepare: an own `__proto__` key, as JSON.parse makes one; the serializer drops it from the resource only.
     const odd: MetricBatch = {
