@@ -142,6 +142,7 @@ describe('deployStack (cdk bootstrap + deploy into the emulator)', () => {
       POWERTOOLS_SERVICE_NAME: 'pgotel-collector',
       POWERTOOLS_LOG_LEVEL: 'WARN',
       NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192',
+      MALLOC_MMAP_THRESHOLD_: '131072',
     });
   });
 
@@ -159,6 +160,7 @@ describe('deployStack (cdk bootstrap + deploy into the emulator)', () => {
       POWERTOOLS_SERVICE_NAME: 'pgotel-dispatcher',
       POWERTOOLS_LOG_LEVEL: 'WARN',
       NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192',
+      MALLOC_MMAP_THRESHOLD_: '131072',
     });
   });
 

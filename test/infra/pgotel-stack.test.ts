@@ -134,6 +134,7 @@ describe('PgotelStack', () => {
       expect(collector.Environment.Variables).toMatchObject({
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps --max-old-space-size=384',
+        MALLOC_MMAP_THRESHOLD_: '131072',
       });
       expect((functionProps(tuned) as { LoggingConfig: unknown }).LoggingConfig).toMatchObject({
         ApplicationLogLevel: 'INFO',
@@ -160,6 +161,7 @@ describe('PgotelStack', () => {
         POWERTOOLS_SERVICE_NAME: 'pgotel-collector',
         POWERTOOLS_LOG_LEVEL: 'WARN',
         NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192',
+        MALLOC_MMAP_THRESHOLD_: '131072',
       };
       const stream = { PGOTEL_ARCHIVE_STREAM: { Ref: expect.stringMatching(/^ArchiveStream/) } };
       for (const fn of [own, external])
@@ -515,6 +517,7 @@ remote_write:
           POWERTOOLS_SERVICE_NAME: 'pgotel-dispatcher',
           POWERTOOLS_LOG_LEVEL: 'WARN',
           NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192',
+          MALLOC_MMAP_THRESHOLD_: '131072',
         },
       });
     });
