@@ -76,7 +76,11 @@ export async function invokeCollector(flags: InvokeFlags): Promise<InvokeAnswer>
 /** The summary as a few readable lines. */
 export function formatSummary(s: RunSummary): string {
   const lines = [
-    `${s.target}: ${s.up === 1 ? 'up' : 'DOWN'}, tiers ${s.tiers.join(',')}, ${s.series} series, ${s.durationMs} ms`,
+    `${s.target}: ${s.up === 1 ? 'up' : 'DOWN'}, tiers ${s.tiers.join(',')}, ${s.series} series, ${s.durationMs} ms` +
+      // A function deployed before kept sessions existed reports none.
+      (s.sessions === undefined
+        ? ''
+        : ` (sessions: ${s.sessions.opened} opened, ${s.sessions.reused} kept from an earlier run)`),
   ];
   if (s.error !== undefined) lines.push(`  error: ${s.error}`);
   if (s.remoteWrite !== undefined) {

@@ -244,7 +244,7 @@ describe('the deployed collector', () => {
     // Assess
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(
-      /^shop: up, tiers critical, \d+ series, \d+ ms\n {2}remote-write: ok, \d+ samples sent/,
+      /^shop: up, tiers critical, \d+ series, \d+ ms \(sessions: 0 opened, 1 kept from an earlier run\)\n {2}remote-write: ok, \d+ samples sent/,
     );
     expect(json.code).toBe(0);
     expect((JSON.parse(json.stdout) as RunSummary).up).toBe(1);
