@@ -338,6 +338,8 @@ export async function collect(
       ...(database === undefined ? {} : { database }),
       queryTimeoutMs: roundTripMs(item.tier),
       maxRows: options.maxRows ?? DEFAULT_MAX_ROWS_PER_QUERY,
+      // A session that will be kept parses each query once and keeps the plans of those without parameters.
+      ...(keys.has(session) ? { prepared: session.prepared } : {}),
       // A replica's statistics do not count what WAL replay writes: its sizes are measured every run.
       ...(options.sizes !== undefined &&
       item.query.rememberSizes === true &&

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { abandonSession } from '../db/connection.ts';
 
@@ -30,6 +31,13 @@ export interface StatementResult {
 
 export interface StatementOptions {
   readonly values: readonly unknown[];
+  /**
+   * The statements already parsed on this session, by name, for a session kept between runs: the statement is
+   * then a named prepared statement, parsed on its first run only. Its plan is cached when it has no parameters
+   * (the session's `plan_cache_mode` keeps parameterized ones on custom plans), so a kept session plans its
+   * parameterless queries once. Absent: an unnamed statement, parsed and planned every time.
+   */
+  readonly prepared?: Set<string>;
   /** Rows read at most. */
   readonly maxRows: number;
   /** Client-side bound on the round trip (node-postgres `query_timeout`). */
@@ -39,8 +47,8 @@ export interface StatementOptions {
 /** The connection calls used here (node-postgres 8 `lib/connection.js`); its bundled types say `rows` is a string. */
 interface Wire {
   readonly stream: { cork?: () => void; uncork?: () => void };
-  parse(message: { readonly text: string }): void;
-  bind(message: { readonly values: readonly (string | null)[] }): void;
+  parse(message: { readonly text: string; readonly name?: string }): void;
+  bind(message: { readonly statement?: string; readonly values: readonly (string | null)[] }): void;
   describe(message: { readonly type: 'P' }): void;
   execute(message: { readonly rows?: number }): void;
   sync(): void;
@@ -68,11 +76,21 @@ function toParam(value: unknown): string | null {
   return String(value);
 }
 
+/** The name of a statement prepared on a kept session: the same text, the same name. */
+export function preparedName(text: string): string {
+  return `pgotel_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+}
+
 class ReadOnlyStatement implements pg.Submittable {
   /** Read by node-postgres: it wraps `callback` to enforce the timeout. */
   callback: Callback;
   readonly query_timeout: number;
   readonly #text: string;
+  /** '' for the unnamed statement. */
+  readonly #name: string;
+  /** Whether this round trip parses the statement (always, unless a kept session has it already). */
+  readonly #parse: boolean;
+  readonly #prepared: Set<string> | undefined;
   readonly #values: readonly (string | null)[];
   readonly #maxRows: number;
   #fields: FieldMessage[] = [];
@@ -83,6 +101,9 @@ class ReadOnlyStatement implements pg.Submittable {
 
   constructor(text: string, options: StatementOptions, callback: Callback) {
     this.#text = text;
+    this.#prepared = options.prepared;
+    this.#name = options.prepared === undefined ? '' : preparedName(text);
+    this.#parse = options.prepared === undefined || !options.prepared.has(this.#name);
     this.#values = options.values.map(toParam);
     this.#maxRows = Math.max(0, Math.floor(options.maxRows));
     this.query_timeout = options.timeoutMs;
@@ -96,8 +117,8 @@ class ReadOnlyStatement implements pg.Submittable {
       wire.parse({ text: 'BEGIN READ ONLY' });
       wire.bind({ values: [] });
       wire.execute({});
-      wire.parse({ text: this.#text });
-      wire.bind({ values: this.#values });
+      if (this.#parse) wire.parse({ text: this.#text, name: this.#name });
+      wire.bind({ statement: this.#name, values: this.#values });
       wire.describe({ type: 'P' });
       wire.execute({ rows: this.#maxRows + 1 });
       wire.parse({ text: 'COMMIT' });
@@ -110,6 +131,8 @@ class ReadOnlyStatement implements pg.Submittable {
   }
 
   handleRowDescription(message: { readonly fields: readonly FieldMessage[] }): void {
+    // The portal is described: the statement was parsed and bound, so a named one now exists on the session.
+    if (this.#name !== '') this.#prepared?.add(this.#name);
     this.#fields = [...message.fields];
     this.#parsers = this.#fields.map((f) => pg.types.getTypeParser(f.dataTypeID, 'text'));
   }
@@ -172,6 +195,36 @@ class ReadOnlyStatement implements pg.Submittable {
   }
 }
 
+/** SQLSTATEs of a named statement that exists when we thought not, or not when we thought so. */
+const DUPLICATE_PREPARED_STATEMENT = '42P05';
+const UNKNOWN_PREPARED_STATEMENT = '26000';
+
+/**
+ * `submit`, and once more when the session's named statements were not what `prepared` said (a failed first run
+ * that still parsed it; a custom query's `DEALLOCATE ALL`): the failed block is rolled back first.
+ */
+async function submitPrepared(
+  client: pg.Client,
+  text: string,
+  options: StatementOptions,
+): Promise<StatementResult> {
+  try {
+    return await submit(client, text, options);
+  } catch (error) {
+    const prepared = options.prepared;
+    const code = error instanceof pg.DatabaseError ? error.code : undefined;
+    if (
+      prepared === undefined ||
+      (code !== DUPLICATE_PREPARED_STATEMENT && code !== UNKNOWN_PREPARED_STATEMENT)
+    )
+      throw error;
+    await client.query({ text: 'ROLLBACK', query_timeout: options.timeoutMs } as pg.QueryConfig);
+    if (code === DUPLICATE_PREPARED_STATEMENT) prepared.add(preparedName(text));
+    else prepared.clear();
+    return await submit(client, text, options);
+  }
+}
+
 /** Sends the statement; settles with its result or error. */
 function submit(client: pg.Client, text: string, options: StatementOptions): Promise<StatementResult> {
   return new Promise((resolve, reject) => {
@@ -195,7 +248,7 @@ export async function runReadOnlyStatement(
   options: StatementOptions,
 ): Promise<StatementResult> {
   try {
-    return await submit(client, text, options);
+    return await submitPrepared(client, text, options);
   } catch (error) {
     // After an ERROR the server skipped the rest of the round trip, COMMIT included: the block is still open,
     // failed. A FATAL has ended the session: nothing to roll back.

@@ -58,6 +58,8 @@ export interface RunQueryContext {
   readonly maxRows?: number;
   /** Sizes remembered for this query in this database (`rememberSizes` queries); without it every size is measured. */
   readonly sizes?: SizeScope;
+  /** The named statements of a session kept between runs (see `StatementOptions.prepared`). */
+  readonly prepared?: Set<string>;
 }
 
 /**
@@ -207,6 +209,7 @@ export async function runQuery(
       values,
       maxRows,
       timeoutMs: context.queryTimeoutMs,
+      ...(context.prepared === undefined ? {} : { prepared: context.prepared }),
     });
     checkColumns(query, result.fields);
     const points = rowsToPoints(query, result.rows, context);

@@ -40,6 +40,8 @@ function endsSession(sqlstate: string | undefined): boolean {
  */
 export class Session {
   readonly client: pg.Client;
+  /** Named statements parsed on this session; used when it is kept between runs (`runReadOnlyStatement`). */
+  readonly prepared = new Set<string>();
   #lost: string | undefined;
   /** Whether `#lost` is the definite cause (the server's FATAL, or our own decision), not just the socket closing. */
   #definite = false;

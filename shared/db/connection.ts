@@ -383,6 +383,9 @@ export async function openSession(params: ConnectionParams, settings: SessionSet
     connectionTimeoutMillis: params.connectTimeoutMs ?? 5000,
     options: [
       '-c default_transaction_read_only=on',
+      // A statement kept prepared on a session (a warm container's) is planned anew for its parameters every run;
+      // only one without parameters keeps its plan.
+      '-c plan_cache_mode=force_custom_plan',
       `-c statement_timeout=${Math.round(settings.statementTimeoutMs)}`,
       `-c lock_timeout=${Math.round(settings.lockTimeoutMs)}`,
     ].join(' '),

@@ -157,6 +157,45 @@ describe.each(MAJORS)('sessions kept between runs on PostgreSQL %i', (major) => 
     expect(keeper.size).toBe(1);
   });
 
+  it('a kept session parses each query once, and parses again after a custom query deallocated them all', async () => {
+    // Prepare: the first run prepares its four queries (DEALLOCATE ALL last, in the standard tier, which then
+    // drops them all); the second finds none of what it remembers and parses again.
+    const counting = customQueryDefinitions([
+      gaugeQuery(
+        'prepared',
+        "SELECT count(*) AS v FROM pg_prepared_statements WHERE name LIKE 'pgotel\\_%'",
+        PER_DATABASE,
+      ),
+      gaugeQuery('one', 'SELECT 1 AS v', PER_DATABASE),
+      gaugeQuery('deallocate', 'DEALLOCATE ALL', { tier: 'standard', scope: 'database' }),
+    ]);
+    const keeper = newKeeper();
+    const target = targetWith({ databases: { include: ['postgres'], exclude: [] } });
+    const runWith = (tiers: Tier[]) =>
+      collect(
+        target,
+        { tiers, scheduledAtMs: Date.now(), ignoreIntervals: true },
+        { queries: counting, limits: DEFAULT_LIMITS, sessions: keeper },
+      );
+
+    // Act
+    const first = await runWith(['critical']);
+    const second = await runWith(['critical']);
+    const third = await runWith(['critical', 'standard']);
+    const fourth = await runWith(['critical']);
+
+    // Assess
+    const prepared = (r: CollectResult) => metricValue(r, 'prepared', 'postgres');
+    // A probe is parsed before it runs, so it counts itself; server detection and the database list are not
+    // catalog queries and stay unnamed.
+    expect([prepared(first), prepared(second), prepared(third)]).toEqual([1, 2, 2]);
+    expect(errorsOf(third)).toEqual([expect.stringMatching(/^deallocate: /)]);
+    expect(errorsOf(fourth)).toEqual([]);
+    expect(prepared(fourth)).toBe(1);
+    expect(metricValue(fourth, 'one', 'postgres')).toBe(1);
+    expect(fourth.sessions).toEqual({ opened: 0, reused: 1 });
+  });
+
   it('a kept session the server ended is replaced by a new one, with nothing reported', async () => {
     // Prepare
     const keeper = newKeeper();
