@@ -125,7 +125,16 @@ const SERIES_CODEC: BlobCodec<readonly string[]> = {
     for (const key of keys) {
       if (key.includes('\n')) throw new StateStoreError(`series key with a newline: ${key.slice(0, 80)}`);
     }
-    const text = Buffer.from(keys.join('\n'), 'utf8');
+    // The keys go straight into one buffer: joined first, 52,000 keys were an 18 MB string on the heap besides the
+    // buffer, at the run's memory peak.
+    let length = Math.max(0, keys.length - 1);
+    for (const key of keys) length += Buffer.byteLength(key, 'utf8');
+    const text = Buffer.allocUnsafe(length);
+    let offset = 0;
+    for (const [i, key] of keys.entries()) {
+      if (i > 0) offset = text.writeUInt8(0x0a, offset);
+      offset += text.write(key, offset, 'utf8');
+    }
     return brotliCompressSync(text, {
       params: {
         // Quality 5 is where Brotli's size drops (measured on 100,000 table series); higher only costs time.
