@@ -76,9 +76,17 @@ function toParam(value: unknown): string | null {
   return String(value);
 }
 
+/** Names by statement text: the catalog and the custom queries are a fixed set, hashed once per process. */
+const preparedNames = new Map<string, string>();
+
 /** The name of a statement prepared on a kept session: the same text, the same name. */
 export function preparedName(text: string): string {
-  return `pgotel_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+  let name = preparedNames.get(text);
+  if (name === undefined) {
+    name = `pgotel_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    preparedNames.set(text, name);
+  }
+  return name;
 }
 
 class ReadOnlyStatement implements pg.Submittable {

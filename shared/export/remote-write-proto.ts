@@ -1,4 +1,4 @@
-import { ProtobufWriter, utf8Length, varintSize } from '../wire/protobuf.ts';
+import { grown, ProtobufWriter, utf8Length, varintSize } from '../wire/protobuf.ts';
 import { isStaleNaN, type Label, type TimeSeries } from './remote-write-series.ts';
 
 /**
@@ -190,15 +190,6 @@ class SeriesWriter {
     this.prevLabelLens = labelLens;
     this.labelLens = swap;
   }
-}
-
-function grown(array: Int32Array, needed: number): Int32Array {
-  if (needed <= array.length) return array;
-  let size = array.length * 2;
-  while (size < needed) size *= 2;
-  const next = new Int32Array(size);
-  next.set(array);
-  return next;
 }
 
 const NO_LABELS: readonly Label[] = [];

@@ -15,7 +15,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { DataPoint, MetricData, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import type { Attributes, MetricBatch, MetricFamily } from '../model/metrics.ts';
-import { ProtobufWriter, utf8Length, varintSize } from '../wire/protobuf.ts';
+import { grown, ProtobufWriter, utf8Length, varintSize } from '../wire/protobuf.ts';
 
 /** The instrumentation scope every pgotel metric is emitted under. */
 export const PGOTEL_SCOPE: { readonly name: string; readonly version: string } = {
@@ -135,15 +135,6 @@ let valueLens: Int32Array = new Int32Array(4096);
 let pointLens: Int32Array = new Int32Array(1024);
 let dataLens: Int32Array = new Int32Array(64);
 let values = 0;
-
-function grown(array: Int32Array, needed: number): Int32Array {
-  if (needed <= array.length) return array;
-  let size = array.length * 2;
-  while (size < needed) size *= 2;
-  const next = new Int32Array(size);
-  next.set(array);
-  return next;
-}
 
 // UTF-8 length of each attribute key by position, for keys that repeat from point to point.
 const lastKeys: string[] = [];

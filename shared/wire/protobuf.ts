@@ -40,6 +40,19 @@ export function utf8Length(text: string): number {
 }
 
 /**
+ * `array`, or a copy at least `needed` long (doubling) holding its values: the encoders' scratch arrays of lengths
+ * measured before writing.
+ */
+export function grown(array: Int32Array, needed: number): Int32Array {
+  if (needed <= array.length) return array;
+  let size = array.length * 2;
+  while (size < needed) size *= 2;
+  const next = new Int32Array(size);
+  next.set(array);
+  return next;
+}
+
+/**
  * A protobuf writer over one buffer. Encoders that sized their message exactly allocate it once; the
  * others call `ensure` before writing and the buffer doubles when needed. Fields and tags are written by
  * the caller, byte by byte: a codec's tags are constants.
