@@ -105,8 +105,10 @@ export class PgotelFunction extends NodejsFunction {
         POWERTOOLS_SERVICE_NAME: `pgotel-${props.handlerDir}`,
         POWERTOOLS_LOG_LEVEL: logLevel.toUpperCase(),
         // V8 sizes its heap from the machine, not from the function's memory: capped at three quarters of it, the
-        // heap is collected before Lambda would kill the process at its limit.
-        NODE_OPTIONS: `--enable-source-maps --max-old-space-size=${Math.floor((props.memorySize * 3) / 4)}`,
+        // heap is collected before Lambda would kill the process at its limit. Semi-spaces of 2 MB instead of 16 MB
+        // promote a run's rows and points to the old space sooner and keep less garbage beside them: a
+        // 52,000-series run peaked at 177-196 MB instead of 205-232 MB, for the same CPU time.
+        NODE_OPTIONS: `--enable-source-maps --max-old-space-size=${Math.floor((props.memorySize * 3) / 4)} --max-semi-space-size=2`,
         // glibc keeps freed buffers of up to 32 MB in its heap, and the process's memory with them; from 128 KiB up
         // they are mapped and unmapped instead (a 52,000-series run peaked at 233 MB instead of 240-249 MB).
         MALLOC_MMAP_THRESHOLD_: '131072',

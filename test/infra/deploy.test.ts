@@ -141,7 +141,7 @@ describe('deployStack (cdk bootstrap + deploy into the emulator)', () => {
       PGOTEL_ARCHIVE_STREAM: deployed.outputs.ArchiveStreamName,
       POWERTOOLS_SERVICE_NAME: 'pgotel-collector',
       POWERTOOLS_LOG_LEVEL: 'WARN',
-      NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192',
+      NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192 --max-semi-space-size=2',
       MALLOC_MMAP_THRESHOLD_: '131072',
     });
   });
@@ -159,7 +159,7 @@ describe('deployStack (cdk bootstrap + deploy into the emulator)', () => {
       PGOTEL_COLLECTOR_FUNCTION: deployed.outputs.CollectorFunctionName,
       POWERTOOLS_SERVICE_NAME: 'pgotel-dispatcher',
       POWERTOOLS_LOG_LEVEL: 'WARN',
-      NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192',
+      NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192 --max-semi-space-size=2',
       MALLOC_MMAP_THRESHOLD_: '131072',
     });
   });

@@ -133,7 +133,7 @@ describe('PgotelStack', () => {
       const collector = functionProps(tuned) as { Environment: { Variables: Record<string, unknown> } };
       expect(collector.Environment.Variables).toMatchObject({
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps --max-old-space-size=384',
+        NODE_OPTIONS: '--enable-source-maps --max-old-space-size=384 --max-semi-space-size=2',
         MALLOC_MMAP_THRESHOLD_: '131072',
       });
       expect((functionProps(tuned) as { LoggingConfig: unknown }).LoggingConfig).toMatchObject({
@@ -160,7 +160,7 @@ describe('PgotelStack', () => {
         PGOTEL_STATE_TABLE: { Ref: Match.stringLikeRegexp('^StateTable') },
         POWERTOOLS_SERVICE_NAME: 'pgotel-collector',
         POWERTOOLS_LOG_LEVEL: 'WARN',
-        NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192',
+        NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192 --max-semi-space-size=2',
         MALLOC_MMAP_THRESHOLD_: '131072',
       };
       const stream = { PGOTEL_ARCHIVE_STREAM: { Ref: expect.stringMatching(/^ArchiveStream/) } };
@@ -516,7 +516,7 @@ remote_write:
           PGOTEL_COLLECTOR_FUNCTION: { Ref: expect.stringMatching(/^Collector[0-9A-F]{8}$/) },
           POWERTOOLS_SERVICE_NAME: 'pgotel-dispatcher',
           POWERTOOLS_LOG_LEVEL: 'WARN',
-          NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192',
+          NODE_OPTIONS: '--enable-source-maps --max-old-space-size=192 --max-semi-space-size=2',
           MALLOC_MMAP_THRESHOLD_: '131072',
         },
       });
