@@ -150,15 +150,27 @@ class ReadOnlyStatement implements pg.Submittable {
       this.#truncated = true;
       return;
     }
-    // No prototype: a column named `__proto__` or `constructor` is just a column.
-    const row: Record<string, unknown> = Object.create(null);
+    // A plain object, its columns added in the same order on every row, so the rows share one shape (an object
+    // without a prototype is a hash table in V8: several times the memory and time on 8,000 rows). A column named
+    // `__proto__` is defined rather than assigned, so it is just a column.
+    const row: Record<string, unknown> = {};
     try {
-      message.fields.forEach((raw, i) => {
+      const fields = message.fields;
+      for (let i = 0; i < fields.length; i++) {
         const field = this.#fields[i];
+        if (field === undefined) continue;
+        const raw = fields[i] ?? null;
         const parse = this.#parsers[i];
-        if (field === undefined) return;
-        row[field.name] = raw === null || parse === undefined ? raw : parse(raw);
-      });
+        const value = raw === null || parse === undefined ? raw : parse(raw);
+        if (field.name === '__proto__')
+          Object.defineProperty(row, field.name, {
+            value,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        else row[field.name] = value;
+      }
     } catch (error) {
       this.#failure ??= error instanceof Error ? error : new Error(String(error));
     }

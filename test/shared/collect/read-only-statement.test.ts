@@ -93,4 +93,37 @@ describe('collect: a query is one read-only statement', () => {
     const stillReadOnly = result.batches[0]?.batch.families.find((f) => f.name === 'custom.still_read_only');
     expect(stillReadOnly?.points).toEqual([{ attributes: {}, value: 1 }]);
   });
+
+  it('columns named like the internals of an object are just columns', async () => {
+    // Arrange: the value in a column named __proto__, an attribute in one named constructor.
+    const [query] = customQueryDefinitions([
+      {
+        ...gaugeQuery('internals', `SELECT 7 AS "__proto__", 'c' AS "constructor", 'x' AS "toString"`),
+        metrics: [
+          {
+            name: 'custom.internals',
+            value_column: '__proto__',
+            data_type: 'gauge',
+            unit: '',
+            description: '',
+            attributes: [{ column: 'constructor' }, { column: 'toString' }],
+          },
+        ],
+      },
+    ]);
+
+    // Act
+    const result = await collect(
+      connectionTarget('read-only', parseDsn(server.dsn()), { environment: 'test' }),
+      { tiers: ['critical'], scheduledAtMs: Date.now(), ignoreIntervals: true },
+      { queries: query === undefined ? [] : [query], limits: DEFAULT_LIMITS },
+    );
+
+    // Assess
+    expect(result.queries.map((q) => [q.query, q.status, q.message])).toEqual([
+      ['internals', 'ok', undefined],
+    ]);
+    const family = result.batches[0]?.batch.families.find((f) => f.name === 'custom.internals');
+    expect(family?.points).toEqual([{ attributes: { constructor: 'c', toString: 'x' }, value: 7 }]);
+  });
 });

@@ -132,4 +132,20 @@ describe('FamilyBuilder', () => {
       },
     ]);
   });
+
+  it('knows a series by its attribute set, whatever the order the attributes came in', () => {
+    const builder = new FamilyBuilder();
+    const mapping = { name: 'm', kind: 'gauge', unit: '1', description: '', valueColumn: 'v' } as const;
+
+    const problems = builder.add([
+      { mapping, point: { attributes: { table: 't', schema: 's', database: 'd' }, value: 1 } },
+      { mapping, point: { attributes: { database: 'd', schema: 's', table: 't' }, value: 2 } },
+      { mapping, point: { attributes: { schema: 'd', database: 's', table: 't' }, value: 3 } },
+      { mapping, point: { attributes: { database: 'd', schema: 's' }, value: 4 } },
+      { mapping, point: { attributes: { database: 'd', schema: 's', table: 't', x: '' }, value: 5 } },
+    ]);
+
+    expect(problems).toEqual(['1 rows repeated a series already collected and were dropped']);
+    expect(builder.build()[0]?.points.map((p) => p.value)).toEqual([1, 3, 4, 5]);
+  });
 });
