@@ -1,3 +1,4 @@
+import { sortedAttributePairs } from '../model/attribute-pairs.ts';
 import type { MetricFamily, MetricKind, MetricPoint } from '../model/metrics.ts';
 import type { MappedPoint } from './run-query.ts';
 
@@ -10,35 +11,9 @@ interface Slot {
   readonly keys: Set<string>;
 }
 
-/** Scratch for {@link attributeKey}: names and values sorted by name, then the two interleaved. */
-const sortedNames: string[] = [];
-const sortedValues: string[] = [];
-const parts: string[] = [];
-
-/**
- * The identity of a point's attribute set, whatever the order its attributes were added in. Called for every
- * point (52,000 on a 2,000-table database): the attributes (a handful) are insertion-sorted into scratch arrays
- * and joined once, rather than sorted from `Object.keys` and concatenated pair by pair, which allocated a key
- * array and a dozen intermediate strings per point (a quarter of a run's garbage).
- */
+/** The identity of a point's attribute set in its family, whatever the order its attributes were added in. */
 function attributeKey(attributes: Readonly<Record<string, string>>): string {
-  let n = 0;
-  for (const name in attributes) {
-    let i = n++;
-    while (i > 0 && (sortedNames[i - 1] as string) > name) {
-      sortedNames[i] = sortedNames[i - 1] as string;
-      sortedValues[i] = sortedValues[i - 1] as string;
-      i--;
-    }
-    sortedNames[i] = name;
-    sortedValues[i] = attributes[name] as string;
-  }
-  parts.length = 2 * n;
-  for (let i = 0; i < n; i++) {
-    parts[2 * i] = sortedNames[i] as string;
-    parts[2 * i + 1] = sortedValues[i] as string;
-  }
-  return parts.join('\u0000');
+  return sortedAttributePairs(attributes).join('\u0000');
 }
 
 /**

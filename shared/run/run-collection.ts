@@ -5,6 +5,7 @@ import type { ConnectionSource, TargetPlan } from '../config/runtime.ts';
 import type { ConnectionParams } from '../db/connection.ts';
 import { type ExportDestinations, type ExportSummary, exportRun } from '../export/export-run.ts';
 import { prometheusMetricName } from '../export/prom-names.ts';
+import { sortedAttributePairs } from '../model/attribute-pairs.ts';
 import type { MetricBatch, MetricFamily, Tier } from '../model/metrics.ts';
 import type { CardinalityStore, SeriesByTier, SeriesStateStore } from '../state/ports.ts';
 
@@ -120,12 +121,12 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Identity of a point within its family: its attributes, in a canonical order. */
+/**
+ * Identity of a point within its family: its attributes, in a canonical order, as a JSON array. The cardinality
+ * windows store a hash of it, so its form is fixed: a different one would make every stored series look new.
+ */
 function pointIdentity(attributes: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(attributes).sort();
-  const flat: string[] = [];
-  for (const key of keys) flat.push(key, attributes[key] ?? '');
-  return JSON.stringify(flat);
+  return JSON.stringify(sortedAttributePairs(attributes));
 }
 
 interface Admitted {
