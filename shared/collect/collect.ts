@@ -10,7 +10,12 @@ import { type MetricBatch, type ResourceAttributes, TIERS, type Tier } from '../
 import { isDue, pickSql } from '../queries/select.ts';
 import type { QueryDefinition, QueryLimits } from '../queries/types.ts';
 import { FamilyBuilder } from './families.ts';
-import { DEFAULT_MAX_ROWS_PER_QUERY, type QueryReport, runQuery } from './run-query.ts';
+import {
+  DEFAULT_MAX_ROWS_PER_QUERY,
+  executeQuery,
+  type QueryOutcome,
+  type QueryReport,
+} from './run-query.ts';
 import { selfMetricPoints } from './self-metrics.ts';
 import { describeFailure, Session } from './session.ts';
 import { type SessionKeeper, sessionKey } from './session-keeper.ts';
@@ -188,6 +193,19 @@ export async function collect(
   const firstTier = tiers[0] ?? request.tiers[0] ?? 'critical';
   const settingsOf = (tier: Tier): SessionSettings => target.tiers[tier];
   const reports: QueryReport[] = [];
+  /**
+   * The rows of queries that ran, waiting to become points: converted while the server runs the next statement,
+   * or before anything else is reported, so reports keep their order and the client's work overlaps the server's.
+   * A list: databases are visited concurrently.
+   */
+  const unconverted: (() => void)[] = [];
+  const convertPending = () => {
+    for (const convert of unconverted.splice(0)) convert();
+  };
+  const addReport = (report: QueryReport) => {
+    convertPending();
+    reports.push(report);
+  };
   const skippedDatabases: SkippedDatabase[] = [];
   const outputTiers = tiers.length > 0 ? tiers : [firstTier];
   const builders = new Map<Tier, FamilyBuilder>(outputTiers.map((t) => [t, new FamilyBuilder()]));
@@ -251,6 +269,7 @@ export async function collect(
     error?: string,
     errorCode?: string,
   ): CollectResult => {
+    convertPending();
     const resource = resourceOf(target, server);
     const built = outputTiers.map((tier) => ({
       tier,
@@ -321,7 +340,7 @@ export async function collect(
     current: { tier: Tier },
   ) => {
     if (pastDeadline()) {
-      reports.push(notRun(item, 'skipped', 'deadline reached before the query started', database));
+      addReport(notRun(item, 'skipped', 'deadline reached before the query started', database));
       return;
     }
     if (current.tier !== item.tier && session.lost === undefined) {
@@ -329,10 +348,10 @@ export async function collect(
       current.tier = item.tier;
     }
     if (session.lost !== undefined) {
-      reports.push(notRun(item, 'error', `not run: ${session.lost}`, database));
+      addReport(notRun(item, 'error', `not run: ${session.lost}`, database));
       return;
     }
-    const { report, points } = await runQuery(session.client, item.query, item.tier, {
+    const executing = executeQuery(session.client, item.query, item.tier, {
       server: info,
       limits: options.limits,
       ...(database === undefined ? {} : { database }),
@@ -348,9 +367,16 @@ export async function collect(
         ? { sizes: options.sizes.scope(target.name, database, item.query.name) }
         : {}),
     });
-    if (report.status === 'error') session.noteFailure(report.message ?? '', report.sqlstate);
-    const warnings = [...(report.warnings ?? []), ...(builders.get(item.tier)?.add(points) ?? [])];
-    reports.push(warnings.length === 0 ? report : { ...report, warnings });
+    // The statement is on its way: the previous query's rows become points while the server runs it.
+    convertPending();
+    const executed = await executing;
+    const settle = ({ report, points }: QueryOutcome) => {
+      if (report.status === 'error') session.noteFailure(report.message ?? '', report.sqlstate);
+      const warnings = [...(report.warnings ?? []), ...(builders.get(item.tier)?.add(points) ?? [])];
+      reports.push(warnings.length === 0 ? report : { ...report, warnings });
+    };
+    if ('done' in executed) settle(executed.done);
+    else unconverted.push(() => settle(executed.convert()));
   };
 
   /** Opens and inspects a session in another database, or reports the database as not visited. */
@@ -361,7 +387,7 @@ export async function collect(
   ): Promise<{ session: Session; info: ServerInfo } | undefined> => {
     const fail = (reason: string) => {
       skippedDatabases.push({ database, reason });
-      for (const item of items) reports.push(notRun(item, 'error', reason, database));
+      for (const item of items) addReport(notRun(item, 'error', reason, database));
       return undefined;
     };
     let session: Session;
@@ -401,7 +427,7 @@ export async function collect(
     // What was collected so far is kept; the per-database queries say why they did not run.
     const notListed = (message: string) => {
       for (const item of [...perDatabase, ...deferred]) {
-        reports.push(
+        addReport(
           pastDeadline()
             ? notRun(item, 'skipped', 'deadline reached before the query started')
             : notRun(item, 'error', `databases not listed: ${message}`),
@@ -421,7 +447,7 @@ export async function collect(
     }
     for (const { database, reason } of selection.skipped) {
       skippedDatabases.push({ database, reason });
-      for (const item of perDatabase) reports.push(notRun(item, 'error', `not visited: ${reason}`, database));
+      for (const item of perDatabase) addReport(notRun(item, 'error', `not visited: ${reason}`, database));
     }
 
     const visit = async (database: string) => {
@@ -429,7 +455,7 @@ export async function collect(
       const tier = perDatabase[0]?.tier ?? firstTier;
       if (!own && pastDeadline()) {
         for (const item of perDatabase)
-          reports.push(notRun(item, 'skipped', 'deadline reached before the query started', database));
+          addReport(notRun(item, 'skipped', 'deadline reached before the query started', database));
         return;
       }
       const opened = own ? { session: main, info: server } : await openIn(database, perDatabase, tier);
@@ -463,7 +489,7 @@ export async function collect(
     for (const item of deferred) {
       const where = unvisited.length === 0 ? '' : ` (not visited: ${unvisited.join(', ')})`;
       const message = `${item.query.requiresRelation ?? ''} is not installed in any visited database${where}`;
-      reports.push(notRun(item, 'skipped', message));
+      addReport(notRun(item, 'skipped', message));
     }
     return databases;
   };
@@ -488,9 +514,10 @@ export async function collect(
     // Not database trouble, which is reported where it happens, but a defect: what was collected is still
     // returned, and every query without a report says the run stopped.
     const message = `collection stopped: ${error instanceof Error ? error.message : String(error)}`;
+    convertPending();
     const reported = new Set(reports.map((r) => r.query));
     for (const item of planned) {
-      if (!reported.has(item.query.name)) reports.push(notRun(item, 'error', `not run: ${message}`));
+      if (!reported.has(item.query.name)) addReport(notRun(item, 'error', `not run: ${message}`));
     }
     return server === undefined ? finish(0, undefined, [], message) : finish(1, server, []);
   } finally {

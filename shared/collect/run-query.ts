@@ -4,7 +4,7 @@ import type { ServerInfo } from '../db/server-info.ts';
 import type { MetricPoint, Tier } from '../model/metrics.ts';
 import { pickSql } from '../queries/select.ts';
 import type { MetricMapping, QueryDefinition, QueryLimits } from '../queries/types.ts';
-import { runReadOnlyStatement } from './read-only-statement.ts';
+import { runReadOnlyStatement, type StatementResult } from './read-only-statement.ts';
 import { describeFailure } from './session.ts';
 import { MEASURE_ALL, type SizeScope } from './size-memory.ts';
 
@@ -171,6 +171,19 @@ export function rowsToPoints(
   return out;
 }
 
+/** What a query gave: its report and points. */
+export interface QueryOutcome {
+  readonly report: QueryReport;
+  readonly points: MappedPoint[];
+}
+
+/**
+ * A query whose statement has finished: `done` when it failed or did not run; otherwise `convert()` maps its rows
+ * into points (never throws: a shape error becomes the report). The conversion is separate so a caller can run it
+ * while the server runs the next statement.
+ */
+export type ExecutedQuery = { readonly done: QueryOutcome } | { readonly convert: () => QueryOutcome };
+
 /**
  * Runs one query on an open session, as one read-only statement that reads at most `rowLimit` rows
  * (`read-only-statement.ts`), and maps its rows. Never throws: every failure becomes a report, so one
@@ -181,7 +194,21 @@ export async function runQuery(
   query: QueryDefinition,
   tier: Tier,
   context: RunQueryContext,
-): Promise<{ report: QueryReport; points: MappedPoint[] }> {
+): Promise<QueryOutcome> {
+  const executed = await executeQuery(client, query, tier, context);
+  return 'done' in executed ? executed.done : executed.convert();
+}
+
+/**
+ * {@link runQuery} in two steps: the statement is sent before this returns its promise, and the rows are mapped
+ * only when `convert()` is called. A report's `durationMs` is the statement's round trip.
+ */
+export async function executeQuery(
+  client: pg.Client,
+  query: QueryDefinition,
+  tier: Tier,
+  context: RunQueryContext,
+): Promise<ExecutedQuery> {
   const base = {
     query: query.name,
     tier,
@@ -191,11 +218,21 @@ export async function runQuery(
   const variant = pickSql(query, context.server);
   if (variant === undefined) {
     const message = `not applicable to PostgreSQL ${context.server.major} ${context.server.role}`;
-    return { report: { ...base, status: 'skipped', durationMs: 0, rows: 0, points: 0, message }, points: [] };
+    return {
+      done: {
+        report: { ...base, status: 'skipped', durationMs: 0, rows: 0, points: 0, message },
+        points: [],
+      },
+    };
   }
   if (query.requiresRelation !== undefined && !context.server.relations.has(query.requiresRelation)) {
     const message = `${query.requiresRelation} is not installed or not readable in database "${context.server.database}"`;
-    return { report: { ...base, status: 'skipped', durationMs: 0, rows: 0, points: 0, message }, points: [] };
+    return {
+      done: {
+        report: { ...base, status: 'skipped', durationMs: 0, rows: 0, points: 0, message },
+        points: [],
+      },
+    };
   }
   const values: unknown[] = (query.params ?? []).map((name) => context.limits[name]);
   if (query.rememberSizes === true) {
@@ -204,30 +241,7 @@ export async function runQuery(
   }
   const maxRows = rowLimit(query, context.limits, context.maxRows ?? DEFAULT_MAX_ROWS_PER_QUERY);
   const started = performance.now();
-  try {
-    const result = await runReadOnlyStatement(client, variant.sql, {
-      values,
-      maxRows,
-      timeoutMs: context.queryTimeoutMs,
-      ...(context.prepared === undefined ? {} : { prepared: context.prepared }),
-    });
-    checkColumns(query, result.fields);
-    const points = rowsToPoints(query, result.rows, context);
-    context.sizes?.keep(result.rows);
-    const durationMs = performance.now() - started;
-    const report: QueryReport = {
-      ...base,
-      status: 'ok',
-      durationMs,
-      rows: result.rows.length,
-      points: points.length,
-      ...(result.truncated
-        ? { warnings: [`result cut at ${maxRows.toLocaleString('en-US')} rows: the rest were not read`] }
-        : {}),
-    };
-    return { report, points };
-  } catch (error) {
-    const durationMs = performance.now() - started;
+  const failed = (error: unknown, durationMs = performance.now() - started): QueryOutcome => {
     const sqlstate = sqlstateOf(error);
     const message = failureMessage(error, sqlstate, context.queryTimeoutMs);
     return {
@@ -242,5 +256,39 @@ export async function runQuery(
       },
       points: [],
     };
+  };
+  let result: StatementResult;
+  try {
+    result = await runReadOnlyStatement(client, variant.sql, {
+      values,
+      maxRows,
+      timeoutMs: context.queryTimeoutMs,
+      ...(context.prepared === undefined ? {} : { prepared: context.prepared }),
+    });
+  } catch (error) {
+    return { done: failed(error) };
   }
+  const durationMs = performance.now() - started;
+  return {
+    convert: () => {
+      try {
+        checkColumns(query, result.fields);
+        const points = rowsToPoints(query, result.rows, context);
+        context.sizes?.keep(result.rows);
+        const report: QueryReport = {
+          ...base,
+          status: 'ok',
+          durationMs,
+          rows: result.rows.length,
+          points: points.length,
+          ...(result.truncated
+            ? { warnings: [`result cut at ${maxRows.toLocaleString('en-US')} rows: the rest were not read`] }
+            : {}),
+        };
+        return { report, points };
+      } catch (error) {
+        return failed(error, durationMs);
+      }
+    },
+  };
 }

@@ -26,7 +26,8 @@ const QUERY_DURATION: MetricMapping = {
   name: 'pgotel.query.duration',
   kind: 'gauge',
   unit: 's',
-  description: 'Wall time of one query in this run (summed over databases for per-database queries)',
+  description:
+    "Round trip of one query's statement in this run, rows read (summed over databases for per-database queries)",
   valueColumn: 'duration',
 };
 const QUERY_ERRORS: MetricMapping = {
