@@ -133,6 +133,13 @@ function checkColumns(query: QueryDefinition, fields: readonly { name: string }[
   }
 }
 
+/** Sets an attribute; one named `__proto__` is defined, since assigning it would set the object's prototype. */
+function setAttribute(attributes: Record<string, string>, name: string, value: string): void {
+  if (name === '__proto__')
+    Object.defineProperty(attributes, name, { value, enumerable: true, writable: true, configurable: true });
+  else attributes[name] = value;
+}
+
 /** Converts result rows into points, all-or-nothing: a shape error rejects the whole query. */
 export function rowsToPoints(
   query: QueryDefinition,
@@ -150,7 +157,7 @@ export function rowsToPoints(
       if (databaseAttribute !== undefined) attributes.database_name = databaseAttribute;
       for (const attribute of mapping.attributes ?? []) {
         const value = toAttribute(row[attribute.column]);
-        if (value !== undefined) attributes[attribute.name ?? attribute.column] = value;
+        if (value !== undefined) setAttribute(attributes, attribute.name ?? attribute.column, value);
       }
       if (mapping.staticAttributes !== undefined) Object.assign(attributes, mapping.staticAttributes);
       const value = mapping.scale === undefined ? raw : raw * mapping.scale;

@@ -98,7 +98,10 @@ describe('collect: a query is one read-only statement', () => {
     // Arrange: the value in a column named __proto__, an attribute in one named constructor.
     const [query] = customQueryDefinitions([
       {
-        ...gaugeQuery('internals', `SELECT 7 AS "__proto__", 'c' AS "constructor", 'x' AS "toString"`),
+        ...gaugeQuery(
+          'internals',
+          `SELECT 7 AS "__proto__", 'c' AS "constructor", 'x' AS "toString", 'p' AS proto`,
+        ),
         metrics: [
           {
             name: 'custom.internals',
@@ -106,7 +109,11 @@ describe('collect: a query is one read-only statement', () => {
             data_type: 'gauge',
             unit: '',
             description: '',
-            attributes: [{ column: 'constructor' }, { column: 'toString' }],
+            attributes: [
+              { column: 'constructor' },
+              { column: 'toString' },
+              { column: 'proto', name: '__proto__' },
+            ],
           },
         ],
       },
@@ -124,6 +131,16 @@ describe('collect: a query is one read-only statement', () => {
       ['internals', 'ok', undefined],
     ]);
     const family = result.batches[0]?.batch.families.find((f) => f.name === 'custom.internals');
-    expect(family?.points).toEqual([{ attributes: { constructor: 'c', toString: 'x' }, value: 7 }]);
+    expect(family?.points.map((p) => [Object.entries(p.attributes), p.value])).toEqual([
+      [
+        [
+          ['constructor', 'c'],
+          ['toString', 'x'],
+          ['__proto__', 'p'],
+        ],
+        7,
+      ],
+    ]);
+    expect(Object.getPrototypeOf(family?.points[0]?.attributes)).toBe(Object.prototype);
   });
 });
