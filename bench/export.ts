@@ -43,9 +43,25 @@ function cpuMs(used: NodeJS.CpuUsage): number {
 function remoteWriteBytes(series: Iterable<TimeSeries>): number {
   const encoder = new RemoteWriteEncoder(LIMITS);
   for (const s of series) encoder.add(s);
+  return wireBytes(encoder);
+}
+
+/** The finished requests' bytes on the wire. */
+function wireBytes(encoder: RemoteWriteEncoder): number {
   let wire = 0;
   for (const { body } of encoder.finish().requests) wire += body.length;
   return wire;
+}
+
+/** A historical-tier export of `batch` after a run that left the series keys `previous`. */
+function historicalRun(batch: MetricBatch, previous: readonly string[]) {
+  return {
+    batches: [{ tier: 'historical' as const, batch }],
+    cluster: 'bench',
+    target: 'bench',
+    scheduledAtMs: batch.timeMs,
+    previousSeries: { historical: previous },
+  };
 }
 
 /**
@@ -54,34 +70,14 @@ function remoteWriteBytes(series: Iterable<TimeSeries>): number {
  */
 function remoteWriteWithStaleness(batch: MetricBatch, previous: readonly string[]): number {
   const encoder = new RemoteWriteEncoder(LIMITS);
-  const { stale } = eachSeriesWithStaleness(
-    {
-      batches: [{ tier: 'historical', batch }],
-      cluster: 'bench',
-      target: 'bench',
-      scheduledAtMs: batch.timeMs,
-      previousSeries: { historical: previous },
-    },
-    (series) => encoder.add(series),
-  );
+  const { stale } = eachSeriesWithStaleness(historicalRun(batch, previous), (series) => encoder.add(series));
   for (const series of stale) encoder.add(series);
-  let wire = 0;
-  for (const { body } of encoder.finish().requests) wire += body.length;
-  return wire;
+  return wireBytes(encoder);
 }
 
 /** The series keys of `batch`, as they come back from storage: equal strings, not the same objects. */
 function storedKeys(batch: MetricBatch, previous: readonly string[]): string[] {
-  const { keys } = eachSeriesWithStaleness(
-    {
-      batches: [{ tier: 'historical', batch }],
-      cluster: 'bench',
-      target: 'bench',
-      scheduledAtMs: batch.timeMs,
-      previousSeries: { historical: previous },
-    },
-    () => undefined,
-  );
+  const { keys } = eachSeriesWithStaleness(historicalRun(batch, previous), () => undefined);
   return JSON.parse(JSON.stringify(keys.historical));
 }
 
